@@ -7,10 +7,10 @@ import os
 import re
 import subprocess
 import sys
-import tomllib
 from pathlib import Path
 
 import pytest
+import tomllib
 from packaging.requirements import Requirement
 from packaging.version import Version
 
@@ -36,7 +36,8 @@ def test_quick_start_is_exactly_two_commands():
     assert len(commands) == 2, commands
     assert all("\n" not in command for command in commands)
     course, tests = commands
-    assert course.startswith("pip install -r requirements.txt") and "jupyter lab notebooks" in course
+    assert course.startswith("pip install -r requirements.txt")
+    assert "jupyter lab notebooks" in course
     assert tests.startswith("pip install -r requirements-test.txt")
 
 
