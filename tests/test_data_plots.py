@@ -1,0 +1,42 @@
+"""The shop's figures draw, with titles and labelled axes."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt
+import pytest
+
+from mtl_kit.data import make_shop, translate
+from mtl_kit.data.plots_shop import (
+    TASK_COLORS,
+    plot_base_rates,
+    plot_funnel,
+    plot_intent_mix,
+)
+
+
+@pytest.fixture(scope="module")
+def shop():
+    return make_shop(n_users=500, n_items=100, n_impressions=5_000)
+
+
+@pytest.mark.parametrize("draw", [plot_base_rates, plot_funnel, plot_intent_mix])
+def test_figures_have_titles_and_labels(shop, draw):
+    fig = draw(shop)
+    for ax in fig.axes:
+        assert ax.get_title() and ax.get_ylabel()
+        assert ax.get_xlabel() or ax.get_xticklabels()
+    plt.close(fig)
+
+
+def test_task_colours():
+    assert TASK_COLORS == {"click": "#1f77b4", "purchase": "#d62728", "intent": "#2ca02c",
+                           "dwell": "#9467bd"}
+
+
+def test_translation_to_chinese(shop):
+    english = shop.impressions["utterance"].astype(str).head(20)
+    chinese = translate(english, "zh")
+    assert chinese.notna().all()
+    assert all(any("\u4e00" <= ch <= "\u9fff" for ch in text) for text in chinese)
