@@ -1,0 +1,69 @@
+"""Every notebook follows the course pattern: Colab badge, guarded install, committed executed."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = ROOT / "notebooks"
+LESSONS = sorted(NOTEBOOKS.glob("*.ipynb"))
+SOLUTIONS = sorted((NOTEBOOKS / "solutions").glob("*.ipynb"))
+EXERCISES = sorted((NOTEBOOKS / "exercises").glob("*.ipynb"))
+ALL = LESSONS + SOLUTIONS + EXERCISES
+REPO = "mtl-kit/mtl-kit"
+
+
+def _read(path: Path) -> nbformat.NotebookNode:
+    return nbformat.read(path, as_version=4)
+
+
+def _name(path: Path) -> str:
+    return str(path.relative_to(ROOT))
+
+
+@pytest.mark.parametrize("path", ALL, ids=_name)
+def test_opens_with_a_colab_badge_for_itself(path):
+    first = _read(path).cells[0]
+    assert first.cell_type == "markdown"
+    url = f"https://colab.research.google.com/github/{REPO}/blob/main/{_name(path)}"
+    assert url in first.source
+
+
+@pytest.mark.parametrize("path", ALL, ids=_name)
+def test_first_code_cell_installs_mtl_kit_only_on_colab(path):
+    code = next(cell for cell in _read(path).cells if cell.cell_type == "code").source
+    assert 'if "google.colab" in sys.modules:' in code
+    assert re.search(r'^\s+%pip install .*git\+https://github.com/' + REPO, code, re.M)
+
+
+@pytest.mark.parametrize("path", LESSONS + SOLUTIONS, ids=_name)
+def test_committed_executed_without_errors(path):
+    for cell in _read(path).cells:
+        if cell.cell_type != "code":
+            continue
+        assert cell.execution_count is not None, f"not executed: {cell.source[:60]!r}"
+        assert not [out for out in cell.outputs if out.output_type == "error"], cell.source[:60]
+
+
+@pytest.mark.parametrize("path", LESSONS, ids=_name)
+def test_lessons_prove_their_numbers_with_checked_cells(path):
+    checked = [c for c in _read(path).cells
+               if c.cell_type == "code" and c.source.startswith("# NBVAL_CHECK_OUTPUT")]
+    assert checked and all(cell.outputs for cell in checked)
+
+
+@pytest.mark.parametrize("path", [p for p in LESSONS if not p.name.startswith("00")], ids=_name)
+def test_lessons_close_with_a_link_to_their_exercises(path):
+    last = [c for c in _read(path).cells if c.cell_type == "markdown"][-1].source
+    assert f"exercises/{path.name}" in last
+
+
+@pytest.mark.parametrize("path", LESSONS, ids=_name)
+def test_readme_lists_every_lesson_with_its_badge(path):
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert f"`{path.stem}`" in readme
+    assert f"blob/main/notebooks/{path.name}" in readme
