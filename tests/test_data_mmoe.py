@@ -46,5 +46,15 @@ def test_label_correlation_rises_with_p(seed):
 
 
 def test_p_is_not_the_label_correlation():
-    tasks = make_mmoe_tasks(n=4_000, p=0.5)
+    # Strong sine terms (sigma = 1) bend the labels away from the linear parts w_k^T x ...
+    tasks = make_mmoe_tasks(n=4_000, p=0.5, sine_scale=1.0)
     assert abs(tasks.label_correlation - 0.5) > 0.2
+    # ... and label noise alone shrinks the correlation below the cosine of the weights.
+    noisy = make_mmoe_tasks(n=4_000, p=0.5, noise=1.0)
+    assert 0.1 < noisy.label_correlation < 0.4
+
+
+def test_sine_scale_defaults_to_the_papers_small_parameters():
+    tasks = make_mmoe_tasks(n=100, m=200)
+    assert tasks.params["sine_scale"] == 0.1
+    assert 0.05 < tasks.alpha.std() < 0.15 and 0.05 < tasks.beta.std() < 0.15

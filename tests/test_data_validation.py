@@ -92,7 +92,7 @@ def test_bad_rates(kwargs, name):
 
 @FAST
 @given(
-    argument=st.sampled_from(["n", "d", "m", "p", "c", "noise"]),
+    argument=st.sampled_from(["n", "d", "m", "p", "c", "noise", "sine_scale"]),
     value=st.one_of(not_a_number, st.integers(max_value=-2), st.just(math.inf),
                     st.floats(min_value=1e7, max_value=1e12)),
 )

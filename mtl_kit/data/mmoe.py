@@ -8,9 +8,13 @@
     w_2 = c · (p · u_1 + sqrt(1 - p²) · u_2)             so cos(w_1, w_2) = p
     y_k = w_kᵀ x + Σ_{i=1..m} sin(α_i · w_kᵀ x + β_i) + ε_k,   ε_k ~ N(0, noise²)
 
-with ``α_i, β_i ~ N(0, 1)`` shared by both tasks. ``p`` is the cosine of the task weights, *not*
-the correlation of the labels: the sine terms and the noise change that, so the result also
-carries the measured Pearson correlation of ``y_1`` and ``y_2``.
+with ``α_i, β_i ~ N(0, σ²)`` shared by both tasks; σ = ``sine_scale`` defaults to 0.1, the
+paper's N(0, 0.01). (With σ = 1 the sine terms swamp the linear part and the two tasks' labels
+stop depending on p in a way a small network can learn.)
+
+``p`` is the cosine of the task weights, *not* the correlation of the labels: the sine terms
+and the noise change that, so the result also carries the measured Pearson correlation of
+``y_1`` and ``y_2``.
 """
 
 from __future__ import annotations
@@ -70,6 +74,7 @@ def make_mmoe_tasks(
     m: int = 10,
     noise: float = 0.1,
     seed: int = 0,
+    sine_scale: float = 0.1,
 ) -> MMoETasks:
     """Generate the MMoE paper's synthetic pair of tasks (formula in the module docstring).
 
@@ -81,6 +86,7 @@ def make_mmoe_tasks(
         m: number of sine terms, 0 .. 1000.
         noise: standard deviation of the label noise, in [0, 100].
         seed: non-negative integer.
+        sine_scale: standard deviation σ of the sine parameters α_i and β_i, in [0, 10].
     """
     n = check_int("n", n, 2, 10_000_000)
     d = check_int("d", d, 2, 100_000)
@@ -91,13 +97,14 @@ def make_mmoe_tasks(
     m = check_int("m", m, 0, 1000)
     noise = check_float("noise", noise, 0.0, 100.0)
     seed = check_seed(seed)
+    sine_scale = check_float("sine_scale", sine_scale, 0.0, 10.0)
 
     rng = np.random.default_rng(seed)
     u1, u2 = orthogonal_unit_vectors(d, rng)
     w1 = c * u1
     w2 = c * (p * u1 + np.sqrt(max(0.0, 1.0 - p * p)) * u2)
-    alpha = rng.standard_normal(m)
-    beta = rng.standard_normal(m)
+    alpha = sine_scale * rng.standard_normal(m)
+    beta = sine_scale * rng.standard_normal(m)
     x = rng.standard_normal((n, d), dtype=np.float32)
     labels = []
     for w in (w1, w2):
@@ -106,5 +113,6 @@ def make_mmoe_tasks(
         labels.append((projection + waves + noise * rng.standard_normal(n)).astype(np.float32))
     y1, y2 = labels
     correlation = float(np.corrcoef(y1, y2)[0, 1])
-    params = {"n": n, "d": d, "p": p, "c": c, "m": m, "noise": noise, "seed": seed}
+    params = {"n": n, "d": d, "p": p, "c": c, "m": m, "noise": noise, "seed": seed,
+              "sine_scale": sine_scale}
     return MMoETasks(x, y1, y2, p, correlation, c, w1, w2, alpha, beta, params)
