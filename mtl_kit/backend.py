@@ -14,6 +14,12 @@ Keras 3 reads its backend once, when ``keras`` is first imported, from the
 
 If Keras was already imported with a different backend than the one asked for,
 nothing can be changed any more, so a warning says how to fix it.
+
+On JAX, ``mtl_kit`` also switches on JAX's persistent compilation cache (in
+``~/.cache/mtl_kit/jax``, or ``$XDG_CACHE_HOME/mtl_kit/jax``): compiling a model's training
+step costs seconds on a CPU, and with the cache a re-run of a lesson, or the next lesson's
+model of the same shape, skips it. Set ``MTL_KIT_JAX_CACHE=off`` to keep it off; JAX's own
+``JAX_COMPILATION_CACHE_DIR`` wins when you set it.
 """
 
 from __future__ import annotations
@@ -53,6 +59,36 @@ def requested_backend() -> str | None:
     return os.environ.get("KERAS_BACKEND") or _keras_config_backend()
 
 
+def jax_cache_dir() -> str:
+    """Where ``mtl_kit`` keeps JAX's compilation cache."""
+    cache_home = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(cache_home, "mtl_kit", "jax")
+
+
+def enable_jax_compilation_cache() -> str | None:
+    """Turn on JAX's persistent compilation cache for every compile, however short.
+
+    Returns the cache folder, or None when switched off with ``MTL_KIT_JAX_CACHE=off``.
+    Settings the user made through JAX's own environment variables are kept.
+    """
+    if os.environ.get("MTL_KIT_JAX_CACHE", "").lower() in ("0", "off", "false", "no"):
+        return None
+    settings = {
+        "JAX_COMPILATION_CACHE_DIR": jax_cache_dir(),
+        # JAX caches only compiles slower than 1 s by default; on a CPU the many small ones add up.
+        "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0",
+        "JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES": "0",
+    }
+    for key, value in settings.items():
+        os.environ.setdefault(key, value)
+    if "jax" in sys.modules:  # too late for the environment: tell JAX directly
+        jax = sys.modules["jax"]
+        jax.config.update("jax_compilation_cache_dir", os.environ["JAX_COMPILATION_CACHE_DIR"])
+        jax.config.update("jax_persistent_cache_min_compile_time_secs", 0)
+        jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+    return os.environ["JAX_COMPILATION_CACHE_DIR"]
+
+
 def select_backend() -> str | None:
     """Select JAX for Keras unless the user chose a backend; warn if it is too late.
 
@@ -63,6 +99,8 @@ def select_backend() -> str | None:
     if wanted is None and importlib.util.find_spec("jax") is not None:
         os.environ["KERAS_BACKEND"] = DEFAULT_BACKEND
         wanted = DEFAULT_BACKEND
+    if wanted == "jax":
+        enable_jax_compilation_cache()
     if wanted is not None and "keras" in sys.modules:
         active = _active_backend()
         if active is not None and active != wanted:

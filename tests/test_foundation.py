@@ -188,3 +188,21 @@ def test_environment_report_names_backend_versions_and_devices():
     assert report["devices"]
     text = mtl_kit.describe_environment()
     assert f"Backend       {keras.backend.backend()}" in text
+
+
+SHOW_CACHE = "import os, mtl_kit; print('cache:', os.environ.get('JAX_COMPILATION_CACHE_DIR'))"
+
+
+def test_jax_compilation_cache_is_on_when_jax_is_chosen(tmp_path):
+    out = _run_python(SHOW_CACHE, {"KERAS_BACKEND": "jax", "XDG_CACHE_HOME": str(tmp_path)},
+                      tmp_path)
+    assert f"cache: {tmp_path / 'mtl_kit' / 'jax'}" in out
+
+
+def test_jax_compilation_cache_keeps_the_users_folder_and_can_be_switched_off(tmp_path):
+    env = {"KERAS_BACKEND": "jax", "JAX_COMPILATION_CACHE_DIR": "/somewhere/else"}
+    assert "cache: /somewhere/else" in _run_python(SHOW_CACHE, env, tmp_path)
+    env = {"KERAS_BACKEND": "jax", "MTL_KIT_JAX_CACHE": "off", "JAX_COMPILATION_CACHE_DIR": None}
+    assert "cache: None" in _run_python(SHOW_CACHE, env, tmp_path)
+    env = {"KERAS_BACKEND": "tensorflow", "JAX_COMPILATION_CACHE_DIR": None}
+    assert "cache: None" in _run_python(SHOW_CACHE, env, tmp_path)
