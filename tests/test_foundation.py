@@ -116,7 +116,9 @@ def test_bare_pytest_collects_unit_tests_and_notebooks():
 
 
 def _run_python(code: str, env_updates: dict[str, str | None], tmp_path: Path) -> str:
-    env = {k: v for k, v in os.environ.items() if k not in ("KERAS_BACKEND", "KERAS_HOME")}
+    # A clean slate: no backend choice and no cache settings (this very process made some).
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("KERAS_BACKEND", "KERAS_HOME") and not k.startswith(("JAX_", "MTL_KIT_"))}
     env["KERAS_HOME"] = str(tmp_path / "keras_home")
     for key, value in env_updates.items():
         if value is None:
