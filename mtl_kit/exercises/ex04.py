@@ -1,0 +1,175 @@
+"""Exercises for lesson 4, soft parameter sharing: a penalty, a conversion, two judgements.
+
+* ``q1`` (``04.q1``) write ``soft_penalty(weights, beta)``: β Σ_{i<j} ‖W_i − W_j‖², counting
+  each pair of towers once, as ``mtl_kit.models.build_soft_sharing`` does;
+* ``q2`` (``04.q2``) the β of ``mtl_kit`` that matches a β written for the double sum Σ_i Σ_j;
+* ``q3`` (``04.q3``) what happens to the tower distance as β grows, with a reason;
+* ``q4`` (``04.q4``) when to prefer soft over hard sharing, with a reason.
+
+No question trains a model, so the exercise notebook runs in seconds.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+
+from mtl_kit.exercises import ChoiceQuestion, CodeQuestion, ValueQuestion, WrongAnswer
+
+__all__ = ["q1", "q2", "q3", "q4"]
+
+# -- q1: the soft-sharing penalty ------------------------------------------------------------
+
+
+def _soft_penalty(weights: list, beta: float) -> float:
+    """β Σ_{i<j} ‖W_i − W_j‖² (squared Frobenius norm; each unordered pair once)."""
+    total = 0.0
+    for i in range(len(weights)):
+        for j in range(i + 1, len(weights)):
+            total += float(np.sum((np.asarray(weights[i]) - np.asarray(weights[j])) ** 2))
+    return beta * total
+
+
+def _no_beta(weights: list, beta: float) -> float:
+    return _soft_penalty(weights, 1.0)
+
+
+def _not_squared(weights: list, beta: float) -> float:
+    total = 0.0
+    for i in range(len(weights)):
+        for j in range(i + 1, len(weights)):
+            total += float(np.linalg.norm(np.asarray(weights[i]) - np.asarray(weights[j])))
+    return beta * total
+
+
+def _ordered_pairs(weights: list, beta: float) -> float:
+    return 2 * _soft_penalty(weights, beta)
+
+
+def _neighbours_only(weights: list, beta: float) -> float:
+    return beta * sum(float(np.sum((np.asarray(a) - np.asarray(b)) ** 2))
+                      for a, b in itertools.pairwise(weights))
+
+
+def _penalty_cases() -> list[tuple[list, float]]:
+    rng = np.random.default_rng(4)
+    three = [rng.normal(size=(4, 3)) for _ in range(3)]
+    return [
+        ([np.array([[1.0, 2.0], [0.0, 1.0]]), np.array([[0.0, 2.0], [1.0, 3.0]])], 0.1),
+        (three, 0.01),
+        ([rng.normal(size=(5, 2)) for _ in range(4)], 2.0),
+        ([rng.normal(size=(3,)) for _ in range(2)], 0.0),
+    ]
+
+
+q1 = CodeQuestion(
+    "04.q1",
+    "Write soft_penalty(weights, beta): given one weight matrix per task tower (a list of "
+    "NumPy arrays of the same shape), return β Σ_{i<j} ‖W_i − W_j‖², the squared Euclidean "
+    "(Frobenius) distance summed over every pair of towers, each pair counted once, times β.",
+    reference=_soft_penalty,
+    cases=_penalty_cases,
+    name="penalty",
+    wrong=[
+        WrongAnswer(_no_beta, "you left out β: the penalty is β times the summed distances"),
+        WrongAnswer(_not_squared, "you used the norm ‖W_i − W_j‖; the penalty uses the squared "
+                                  "norm: np.sum((W_i - W_j) ** 2)"),
+        WrongAnswer(_ordered_pairs, "you counted every ordered pair (i, j) and (j, i), as the "
+                                    "double sum Σ_i Σ_j does; mtl_kit counts each pair once "
+                                    "(i < j), so your penalty is twice as large"),
+        WrongAnswer(_neighbours_only, "you only compared neighbouring towers (i, i+1); with "
+                                      "three or more tasks every pair i < j counts"),
+    ],
+    hints=["Two nested loops: for i in range(T), for j in range(i + 1, T).",
+           "‖A − B‖² is np.sum((A - B) ** 2); multiply the total by beta at the end."],
+    solution="""
+    def soft_penalty(weights, beta):
+        total = 0.0
+        for i in range(len(weights)):
+            for j in range(i + 1, len(weights)):
+                total += np.sum((weights[i] - weights[j]) ** 2)
+        return beta * total
+    """,
+)
+
+# -- q2: converting β between the two conventions --------------------------------------------
+
+#: A β written for the textbook formula β Σ_i Σ_j d(θ_i, θ_j) (ordered pairs).
+TEXTBOOK_BETA = 0.05
+
+
+def _mtl_kit_beta() -> float:
+    """Σ_i Σ_j d = 2 Σ_{i<j} d (d symmetric, d(θ, θ) = 0), so β_mtl_kit = 2 β_textbook."""
+    return 2 * TEXTBOOK_BETA
+
+
+q2 = ValueQuestion(
+    "04.q2",
+    f"A paper uses the textbook penalty β Σ_i Σ_j d(θ_i, θ_j) (every ordered pair) with "
+    f"β = {TEXTBOOK_BETA}. mtl_kit's soft-sharing model uses β Σ_(i<j) d(θ_i, θ_j) (each pair "
+    "once). Which β must you pass to build_soft_sharing to minimise the same loss?",
+    expected=_mtl_kit_beta,
+    wrong=[
+        WrongAnswer(TEXTBOOK_BETA, "the two sums are not equal: Σ_i Σ_j counts each pair twice "
+                                   "(once as (i, j), once as (j, i)), and d(θ_i, θ_i) = 0"),
+        WrongAnswer(TEXTBOOK_BETA / 2, "the other way round: mtl_kit's sum is the smaller one "
+                                       "(half the double sum), so its β must be larger"),
+    ],
+    hints=["Write out Σ_i Σ_j d for two tasks: d(1,1) + d(1,2) + d(2,1) + d(2,2).",
+           "d(θ, θ) = 0 and d(θ_i, θ_j) = d(θ_j, θ_i), so Σ_i Σ_j d = 2 Σ_(i<j) d."],
+    solution=f"answer = 2 * {TEXTBOOK_BETA}  # Σ_i Σ_j d = 2 Σ_(i<j) d",
+)
+
+# -- q3: tower distance as β grows ------------------------------------------------------------
+
+q3 = ChoiceQuestion(
+    "04.q3",
+    "All towers of a soft-sharing model start from the same weights, and we train it for 5 "
+    "epochs at β = 0, 0.001, 0.01, 0.1, 1 and 10. What happens to the tower distance "
+    "Σ d(θ_i, θ_j) after training as β grows?",
+    options={
+        "a": "it grows: a larger β makes the loss larger, so the towers move further",
+        "b": "it shrinks towards 0: the towers behave more and more like one shared bottom",
+        "c": "it stays the same: β only scales the penalty, not the task losses",
+        "d": "it is exactly 0 for every β > 0",
+    },
+    answer="b",
+    why_not={
+        "a": "the penalty β·Σ d is part of what the optimiser minimises: the larger β, the "
+             "more any distance between the towers costs",
+        "c": "scaling the penalty changes its gradient 2β(θ_i − θ_j), which pulls the towers "
+             "together harder; the trade-off with the task losses moves",
+        "d": "each task's loss still pulls its tower its own way; for a small β the towers end "
+             "up apart, and only as β grows does the distance approach 0",
+    },
+    reason_solution="a larger β makes every unit of distance cost more, so the optimiser keeps "
+                    "the towers closer, and for very large β they act as one shared bottom",
+    hints=["What does the optimiser minimise? Which term of it does β scale?",
+           "Think of β = 0 (no pull at all) and of a huge β."],
+)
+
+# -- q4: soft or hard? ----------------------------------------------------------------------
+
+q4 = ChoiceQuestion(
+    "04.q4",
+    "A shop adds a task, 'returns the item within 30 days', to click. Returns depend on "
+    "sizing and quality, which hardly affect clicks. Which sharing is the best starting point?",
+    options={
+        "a": "hard sharing: one shared bottom is always better, because it has the most data",
+        "b": "soft sharing with β tuned on validation data: each task keeps its own tower and "
+             "borrows from the other only as much as helps",
+        "c": "soft sharing with a very large β, to be safe",
+        "d": "soft sharing with β = 0, because the tasks are related",
+    },
+    answer="b",
+    why_not={
+        "a": "for weakly related tasks one shared bottom forces a compromise that can hurt "
+             "both (negative transfer)",
+        "c": "a very large β ties the towers together: that is hard sharing again",
+        "d": "β = 0 trains separate models: nothing is shared at all",
+    },
+    reason_solution="the tasks are only weakly related, so each needs its own features, and "
+                    "tuning β finds how much sharing helps",
+    hints=["Which β reproduces separate models, and which one hard sharing?"],
+)
