@@ -1,0 +1,117 @@
+"""Latency of the explorers: from a Train click to the final figure.
+
+Target (issue 5): on JAX, this 2-core CPU, 5,000 training rows, 5 epochs, the median
+warm run (the first run, which traces and compiles, excepted) takes at most 0.3 s from
+the click to the final figure.
+
+What one click does: read the sliders, set λ (and β) in the model's variables,
+``model.retrain`` (reset weights and optimiser state, 5 epochs of ``fit`` with validation),
+render the loss figure to PNG once (redraws are throttled to one every 0.5 s, so a fast run
+is drawn once at the end) and put it into the Image widget; then the test metrics table.
+
+Run::
+
+    python benchmarks/bench_explorer_latency.py            # hard and soft sharing
+    python benchmarks/bench_explorer_latency.py --runs 20 --tasks click purchase intent dwell
+    python benchmarks/bench_explorer_latency.py --strict   # exit 1 when the target is missed
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+
+import mtl_kit  # noqa: F401  (selects JAX before keras is imported)
+
+TARGET_SECONDS = 0.3
+
+
+def _quantile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def bench(kind: str, tasks: list[str], rows: int, epochs: int, runs: int) -> dict[str, float]:
+    """Time ``runs`` warm Train clicks of one explorer (after one cold click)."""
+    import keras
+
+    from mtl_kit.data import make_shop
+    from mtl_kit.models import build_hard_sharing, build_soft_sharing
+    from mtl_kit.tasks import shop_tasks
+    from mtl_kit.widgets import hard_sharing_explorer, soft_sharing_explorer
+
+    # the training part is 70 % of the shop (split by user): size the shop for `rows`
+    shop = make_shop(n_users=max(200, rows // 8), n_impressions=int(rows / 0.7), seed=0)
+    train, val, test = shop.split()
+    specs = shop_tasks(tasks)
+    if kind == "hard":
+        model = build_hard_sharing(specs, shop.features, seed=0)
+        explorer = hard_sharing_explorer(model, train, val, test, epochs=epochs, baselines=None)
+    else:
+        model = build_soft_sharing(specs, shop.features, beta=1e-3, seed=0)
+        explorer = soft_sharing_explorer(model, train, val, test, epochs=epochs, baselines=None)
+
+    start = time.perf_counter()
+    explorer.train_button.click()
+    cold = time.perf_counter() - start
+    figure, total, train_s, render = [], [], [], []
+    lambdas = [0.25, 0.5, 1.0, 1.5, 2.0]
+    for i in range(runs):
+        slider = explorer.sliders[tasks[-1]]
+        slider.value = lambdas[i % len(lambdas)]  # a learner moved a slider
+        if kind == "soft":
+            explorer.sliders["beta"].value = explorer.betas[i % len(explorer.betas)]
+        explorer.train_button.click()
+        assert explorer.table is not None, explorer.status.value
+        figure.append(explorer.timings["figure"])
+        total.append(explorer.timings["total"])
+        train_s.append(explorer.timings["train"])
+        render.append(explorer.plot.render_seconds[-1])
+    return {
+        "backend": keras.backend.backend(),
+        "train_rows": len(train.impressions),
+        "cold": cold,
+        "median": statistics.median(figure),
+        "p90": _quantile(figure, 0.9),
+        "min": min(figure),
+        "max": max(figure),
+        "median_total": statistics.median(total),
+        "median_fit": statistics.median(train_s),
+        "median_png": statistics.median(render),
+        "draws_per_run": len(explorer.plot.render_seconds) / (runs + 2),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=5000, help="training rows (default 5000)")
+    parser.add_argument("--epochs", type=int, default=5)
+    parser.add_argument("--runs", type=int, default=11, help="warm runs to time")
+    parser.add_argument("--tasks", nargs="+", default=["click", "purchase"])
+    parser.add_argument("--kinds", nargs="+", default=["hard", "soft"], choices=["hard", "soft"])
+    parser.add_argument("--strict", action="store_true", help="exit 1 if a median misses 0.3 s")
+    args = parser.parse_args(argv)
+
+    missed = False
+    print(f"explorer latency: Train click -> final figure; {args.epochs} epochs, "
+          f"tasks {', '.join(args.tasks)}; target median <= {TARGET_SECONDS} s (warm)")
+    for kind in args.kinds:
+        r = bench(kind, args.tasks, args.rows, args.epochs, args.runs)
+        ok = r["median"] <= TARGET_SECONDS
+        missed |= not ok
+        print(
+            f"{kind:>4} sharing [{r['backend']}, {r['train_rows']} train rows]: "
+            f"cold {r['cold']:.2f} s | warm median {r['median']:.3f} s "
+            f"(p90 {r['p90']:.3f}, min {r['min']:.3f}, max {r['max']:.3f}; n={args.runs}) "
+            f"{'OK' if ok else 'MISSED'}\n"
+            f"      of which fit {r['median_fit']:.3f} s, PNG render {r['median_png']:.3f} s; "
+            f"with the metrics table {r['median_total']:.3f} s; "
+            f"{r['draws_per_run']:.1f} draws per run"
+        )
+    return 1 if (missed and args.strict) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

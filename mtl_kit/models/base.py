@@ -1,0 +1,358 @@
+"""``MultiTaskNet``: what every architecture of the course has in common.
+
+An architecture only says how inputs become one output per task (``call``). Training is the
+same for all of them and lives here:
+
+    L(θ) = W(L_1(θ), …, L_T(θ)) + P(θ)
+
+* L_t is task t's loss averaged over the rows that have a label (``TaskSpec.masked_loss``);
+* W is the weighting strategy (``mtl_kit.weighting``), by default fixed weights Σ_t λ_t L_t;
+* P is the architecture's sharing penalty (soft sharing: β Σ_{i<j} d(θ_i, θ_j); else 0).
+
+``compute_loss`` logs every L_t (raw, unweighted) as ``<task>_loss`` and, for soft sharing, P as
+``penalty`` and Σ d as ``tower_distance``, so ``History.history`` has them (and their ``val_``
+versions) every epoch, as does ``evaluate``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import keras
+import numpy as np
+from keras import ops
+
+from mtl_kit import training
+from mtl_kit.models.layers import FeatureEncoder, as_feature_config
+from mtl_kit.tasks import TaskSpec, as_tasks
+from mtl_kit.weighting import FixedWeights, Weighting
+
+
+@keras.saving.register_keras_serializable(package="mtl_kit")
+class MultiTaskNet(keras.Model):
+    """Base class of the course's models: one output per task, trained on Σ_t λ_t L_t + P.
+
+    Args:
+        tasks: TaskSpecs (or shop task names), at least one.
+        features: a data ``FeatureSpec`` (dict inputs from ``ShopData.to_arrays``) or an int d
+            (a plain float matrix input).
+        loss_weights: ``{task: λ >= 0}`` for the default fixed weighting (missing tasks: 1).
+        weighting: another strategy (a ``Weighting``); then ``loss_weights`` must be None.
+        embedding_dim: width of each categorical embedding.
+        seed: seed of every initialiser and of the shuffling when re-training.
+    """
+
+    def __init__(self, tasks, features, *, loss_weights=None, weighting=None,
+                 embedding_dim: int = 8, seed: int = 0, **kwargs):
+        task_specs = tuple(as_tasks(tasks))
+        feature_config = as_feature_config(features)
+        _check_int("embedding_dim", embedding_dim, 1)
+        _check_int("seed", seed, 0)
+        super().__init__(**kwargs)
+        self._task_specs = task_specs
+        self.feature_config = feature_config
+        names = [t.name for t in self._task_specs]
+        if isinstance(weighting, Mapping):
+            weighting = keras.saving.deserialize_keras_object(weighting)
+        if weighting is None:
+            weighting = FixedWeights(names, loss_weights, name="weighting")
+        elif not isinstance(weighting, Weighting):
+            raise TypeError(f"weighting must be a mtl_kit.weighting.Weighting, "
+                            f"got {type(weighting).__name__}")
+        elif loss_weights is not None:
+            if not isinstance(weighting, FixedWeights):
+                raise ValueError("pass either loss_weights or a weighting strategy, not both")
+            weighting.set(loss_weights)
+        if tuple(weighting.task_names) != tuple(names):
+            raise ValueError(f"weighting.task_names {weighting.task_names} must equal the "
+                             f"model's tasks {tuple(names)}")
+        self.weighting = weighting
+        self.embedding_dim = int(embedding_dim)
+        self.seed = int(seed)
+        self.task_loss_trackers = [keras.metrics.Mean(name=f"{n}_loss") for n in names]
+        self._initial_state = None
+        self._fresh = True  # no training since build or reset: the next fit reseeds
+
+    def __setattr__(self, name, value):
+        # Keras' JAX trainer stores its per-epoch state dict here twice an epoch; tracking it
+        # (wrapping the dict and its lists) costs more than the epoch itself on small data.
+        if name == "_jax_state":
+            object.__setattr__(self, name, value)
+            return
+        super().__setattr__(name, value)
+
+    # -- the parts subclasses provide ------------------------------------------------------
+    def make_encoder(self, seed_offset: int = 0, name: str = "encoder") -> FeatureEncoder:
+        """The input encoder (embeddings + normalisation); seeds are offset for copies."""
+        return FeatureEncoder(self.feature_config, self.embedding_dim,
+                              seed=self.seed + seed_offset, name=name)
+
+    @property
+    def encoders(self) -> list[FeatureEncoder]:
+        """All input encoders (one shared encoder, or one per tower for soft sharing)."""
+        return [self.encoder]
+
+    @property
+    def shared_variables(self) -> list:
+        """Trainable parameters every task reads (for gradient-based weighting strategies)."""
+        return list(self.encoder.trainable_variables)
+
+    def sharing_penalty(self):
+        """(P, Σ d) for architectures with a sharing penalty, else None."""
+        return None
+
+    def _finish_init(self) -> None:
+        """Build every layer by a forward pass on a tiny batch (the model is ready to save)."""
+        self(self.encoders[0].dummy_inputs(), training=False)
+
+    def build(self, input_shape=None):
+        self.built = True
+
+    # -- tasks, λ, β -----------------------------------------------------------------------
+    @property
+    def tasks(self) -> list[TaskSpec]:
+        return list(self._task_specs)
+
+    @property
+    def task_names(self) -> list[str]:
+        return [t.name for t in self._task_specs]
+
+    def set_loss_weights(self, weights: Mapping[str, float]) -> None:
+        """Set λ_t for some tasks (no rebuild, no recompile): ``{task: λ >= 0}``."""
+        if not isinstance(self.weighting, FixedWeights):
+            raise TypeError(f"set_loss_weights needs FixedWeights, this model uses "
+                            f"{type(self.weighting).__name__}")
+        self.weighting.set(weights)
+
+    @property
+    def loss_weights(self) -> dict[str, float]:
+        """The current ``{task: λ}`` (fixed weighting)."""
+        if isinstance(self.weighting, FixedWeights):
+            return self.weighting.get()
+        return {}
+
+    @property
+    def control_variables(self) -> list:
+        """Variables the user sets (λ, β): ``reset`` leaves them alone."""
+        return list(self.weighting.variables)
+
+    @property
+    def beta(self) -> float | None:
+        """β of the soft-sharing penalty; None for architectures without one."""
+        return None
+
+    def set_beta(self, beta: float) -> None:
+        raise TypeError(f"{type(self).__name__} has no sharing penalty β; "
+                        f"set_beta is for soft sharing (build_soft_sharing)")
+
+    # -- the loss --------------------------------------------------------------------------
+    def task_losses(self, y, y_pred, update_trackers: bool = False) -> list:
+        """[L_1, …, L_T]: each task's loss over its observed labels (model order)."""
+        losses = []
+        for task, tracker in zip(self._task_specs, self.task_loss_trackers, strict=True):
+            loss, n_observed = task.masked_loss(y[task.name], y_pred[task.name])
+            if update_trackers:
+                tracker.update_state(loss, sample_weight=n_observed)
+            losses.append(loss)
+        return losses
+
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        """L = W(L_1, …, L_T) + P, logging each L_t and P through metric trackers."""
+        losses = self.task_losses(y, y_pred, update_trackers=True)
+        total = self.weighting.combine(losses)
+        penalty = self.sharing_penalty()
+        if penalty is not None:
+            total = total + penalty
+        for extra in self.losses:  # regularisers, if a learner adds some
+            total = total + ops.sum(extra)
+        return total
+
+    def stateless_task_losses(self, trainable_values, non_trainable_values, x, y) -> list:
+        """[L_1, …, L_T] as a pure function of the variable values (for per-task gradients,
+        e.g. ``jax.grad`` per task on JAX). No tracker is updated."""
+        y_pred, _ = self.stateless_call(trainable_values, non_trainable_values, x,
+                                        training=True)
+        return self.task_losses(y, y_pred)
+
+    @property
+    def metrics(self):
+        found = list(super().metrics)
+        known = {id(m) for m in found}
+        extra = list(self.task_loss_trackers) + self._extra_trackers()
+        return found + [m for m in extra if id(m) not in known]
+
+    def _extra_trackers(self) -> list:
+        return []
+
+    # -- compile and train -----------------------------------------------------------------
+    def compile(self, optimizer="adam", learning_rate: float | None = 1e-3,
+                steps_per_execution: int | None = None, jit_compile="auto", **kwargs):
+        """Compile with the model's own loss; ``steps_per_execution`` defaults per backend."""
+        if "loss" in kwargs and kwargs["loss"] is not None:
+            raise ValueError("MultiTaskNet computes its own loss from the TaskSpecs; "
+                             "do not pass loss= to compile")
+        kwargs.pop("loss", None)
+        if isinstance(optimizer, str) and learning_rate is not None:
+            optimizer = keras.optimizers.get(
+                {"class_name": optimizer, "config": {"learning_rate": learning_rate}})
+        if steps_per_execution is None:
+            steps_per_execution = training.default_steps_per_execution()
+        super().compile(optimizer=optimizer, steps_per_execution=steps_per_execution,
+                        jit_compile=jit_compile, **kwargs)
+        if self.optimizer is not None and not self.optimizer.built:
+            self.optimizer.build(self.trainable_variables)
+        self._initial_state = None
+
+    def get_compile_config(self) -> dict | None:
+        if self.optimizer is None:
+            return None
+        return {"optimizer": keras.saving.serialize_keras_object(self.optimizer),
+                "jit_compile": self._compile_config.config.get("jit_compile", "auto")
+                if getattr(self, "_compile_config", None) else "auto"}
+
+    def compile_from_config(self, config) -> None:
+        """Recompile a loaded model (steps_per_execution: the loading backend's default)."""
+        optimizer = keras.saving.deserialize_keras_object(config["optimizer"])
+        self.compile(optimizer=optimizer, learning_rate=None,
+                     jit_compile=config.get("jit_compile", "auto"))
+
+    def _prepare(self, x, y=None, argument="x"):
+        x, n_rows = training.prepare_inputs(self.feature_config, x, argument)
+        if y is None:
+            return x, None
+        label_argument = "y" if argument == "x" else argument.replace("x", "y")
+        return x, training.prepare_labels(self._task_specs, y, n_rows, label_argument)
+
+    def _ensure_ready(self, x) -> None:
+        """Adapt the normalisation on the first training data, then store the initial state."""
+        if self._initial_state is None:
+            for encoder in self.encoders:
+                if not encoder.is_adapted():
+                    encoder.adapt(x)
+            self._initial_state = training.InitialState(self, exclude=self.control_variables)
+
+    def fit(self, x=None, y=None, *, validation_data=None, epochs: int = 1,
+            batch_size: int = 256, verbose=0, **kwargs):
+        """Train; returns a History with "loss", "<task>_loss" (+ "val_…" with validation_data).
+
+        x: dict of input arrays (``ShopData.to_arrays``) or a float matrix (int features);
+        y: ``{task: labels}`` with NaN for missing labels (or a list in task order).
+        """
+        if not isinstance(epochs, (int, np.integer)) or epochs < 1:
+            raise ValueError(f"epochs must be an int >= 1, got {epochs!r}")
+        if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+            raise ValueError(f"batch_size must be an int >= 1, got {batch_size!r}")
+        if self.optimizer is None:
+            raise RuntimeError("compile the model first (the build_* functions do)")
+        x, y = self._prepare(x, y)
+        if validation_data is not None:
+            if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
+                raise ValueError("validation_data must be a pair (x_val, y_val)")
+            validation_data = self._prepare(*validation_data, argument="validation_data x")
+        self._ensure_ready(x)
+        if self._fresh:  # the first run after build/reset shuffles the same way every time
+            keras.utils.set_random_seed(self.seed)
+            self._fresh = False
+        return super().fit(x, y, validation_data=validation_data, epochs=int(epochs),
+                           batch_size=int(batch_size), verbose=verbose, **kwargs)
+
+    def evaluate(self, x=None, y=None, *, batch_size: int = 1024, verbose=0,
+                 return_dict: bool = True, **kwargs):
+        """Losses on (x, y): ``{"loss": …, "<task>_loss": …}`` (a dict by default)."""
+        x, y = self._prepare(x, y)
+        return super().evaluate(x, y, batch_size=batch_size, verbose=verbose,
+                                return_dict=return_dict, **kwargs)
+
+    def reset(self) -> None:
+        """Back to the initial weights and a fresh optimiser state; λ and β are kept.
+
+        No rebuild and no recompile: the next ``fit`` reuses the compiled training step.
+        The next ``fit`` reseeds the shuffling with the model's seed, so the same λ, β and data
+        give the same run.
+        """
+        if self._initial_state is not None:
+            self._initial_state.restore()
+        for metric in self.metrics:
+            metric.reset_state()
+        self._fresh = True
+
+    def retrain(self, x, y, **fit_kwargs):
+        """``reset()`` then ``fit(x, y, **fit_kwargs)``: the fast path behind the sliders."""
+        self.reset()
+        return self.fit(x, y, **fit_kwargs)
+
+    # -- predictions -----------------------------------------------------------------------
+    def predict_tasks(self, x, batch_size: int = 4096) -> dict[str, np.ndarray]:
+        """``{task: predictions}``: probabilities (n,) for binary, (n, k) for multiclass,
+        values (n,) for regression."""
+        x, n_rows = training.prepare_inputs(self.feature_config, x)
+        # Pad to whole batches: every call then reuses one compiled predict step, whatever n.
+        batch_size = int(min(batch_size, max(256, 1 << (max(n_rows, 1) - 1).bit_length())))
+        padded = -n_rows % batch_size
+        if padded:
+            x = {k: _pad_rows(v, padded) for k, v in x.items()} if isinstance(x, dict) \
+                else _pad_rows(x, padded)
+        outputs = self.predict(x, batch_size=batch_size, verbose=0)
+        result = {}
+        for name, value in outputs.items():
+            value = np.asarray(value)[:n_rows]
+            if value.ndim == 2 and value.shape[1] == 1:
+                value = value[:, 0]
+            result[name] = value
+        return result
+
+    def encode(self, inputs):
+        return self.encoder(inputs)
+
+    # -- saving ----------------------------------------------------------------------------
+    def get_config(self) -> dict:
+        return {
+            "name": self.name,
+            "trainable": self.trainable,
+            "tasks": [t.to_config() for t in self._task_specs],
+            "features": self.feature_config,
+            "weighting": keras.saving.serialize_keras_object(self.weighting),
+            "embedding_dim": self.embedding_dim,
+            "seed": self.seed,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+
+def _pad_rows(array: np.ndarray, extra: int) -> np.ndarray:
+    return np.concatenate([array, np.repeat(array[-1:], extra, axis=0)], axis=0)
+
+
+def _check_int(argument: str, value, minimum: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{argument} must be an int >= {minimum}, got {value!r}")
+    if value < minimum:
+        raise ValueError(f"{argument} must be >= {minimum}, got {value}")
+
+
+def _check_units(argument: str, units, allow_empty: bool = True) -> tuple[int, ...]:
+    if isinstance(units, (int, np.integer)) and not isinstance(units, bool):
+        units = (units,)
+    try:
+        units = tuple(units)
+    except TypeError:
+        raise TypeError(f"{argument} must be a tuple of layer widths >= 1, "
+                        f"got {units!r}") from None
+    if not allow_empty and not units:
+        raise ValueError(f"{argument} must list at least one layer width, got ()")
+    for u in units:
+        if isinstance(u, bool) or not isinstance(u, (int, np.integer)) or u < 1:
+            raise ValueError(f"{argument} must hold layer widths >= 1, got {units!r}")
+    return tuple(int(u) for u in units)
+
+
+def _check_beta(beta) -> float:
+    try:
+        value = float(beta)
+    except (TypeError, ValueError):
+        raise TypeError(f"beta must be a number >= 0, got {beta!r}") from None
+    if not value >= 0.0 or value == float("inf"):
+        raise ValueError(f"beta must be a finite number >= 0, got {beta!r}")
+    return value

@@ -1,0 +1,512 @@
+"""Loss curves for multi-task training: a live Keras callback and static helpers.
+
+Every plot in the course draws a task in the same colour (``TASK_COLORS``): click is
+blue, purchase red, intent green, dwell purple. A task's *training* loss is a solid
+line, its *validation* loss a dashed line, and the *previous run* is drawn faintly
+behind the current one, so moving a λ or β slider and training again shows the
+difference at a glance.
+
+The loss plotted for task *i* is the raw, unweighted task loss L_i(θ) that Keras logs
+as ``"<task>_loss"``; the weights λ_i only change what the optimiser minimises,
+L(θ) = Σ_i λ_i L_i(θ). For soft sharing a second panel shows the tower distance
+Σ d(θ_i, θ_j) (``"tower_distance"``) and the penalty β·Σ d (``"penalty"``).
+
+Figures are drawn with Matplotlib's Agg renderer (no GUI, no ``ipympl``) and shown as
+PNG images, through a display handle in a notebook cell or in an ``ipywidgets.Image``
+inside an explorer. That works the same in JupyterLab, on Colab and in headless runs
+(``nbclient``/``nbval``), where the final figure is stored in the notebook as
+``image/png``.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import time
+import zlib
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import keras
+from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.ticker import MaxNLocator
+
+__all__ = [
+    "PREVIOUS_RUN_ALPHA",
+    "TASK_COLORS",
+    "LiveLossPlot",
+    "LossFigure",
+    "figure_to_png",
+    "plot_history",
+    "task_color",
+    "task_names_from_logs",
+]
+
+#: One colour per task, used by every plot in the course (matplotlib's tab10 hues).
+TASK_COLORS: dict[str, str] = {
+    "click": "#1f77b4",
+    "purchase": "#d62728",
+    "intent": "#2ca02c",
+    "dwell": "#9467bd",
+}
+
+#: Colours for tasks outside the shop (e.g. the MMoE-style ``y1``/``y2``), chosen by name.
+_EXTRA_COLORS: tuple[str, ...] = (
+    "#ff7f0e", "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#7f7f7f",
+)
+
+#: How visible the previous run is behind the current one.
+PREVIOUS_RUN_ALPHA = 0.25
+
+#: Colours of the soft-sharing panel.
+_DISTANCE_COLOR = "#333333"
+_PENALTY_COLOR = "#ff7f0e"
+
+_SPECIAL_KEYS = ("penalty", "tower_distance")
+
+
+def task_color(task: str) -> str:
+    """The colour of ``task``: ``TASK_COLORS[task]``, or a fixed colour picked by its name."""
+    if not isinstance(task, str):
+        raise TypeError(f"task must be a str, got {type(task).__name__}")
+    if task in TASK_COLORS:
+        return TASK_COLORS[task]
+    return _EXTRA_COLORS[zlib.crc32(task.encode("utf-8")) % len(_EXTRA_COLORS)]
+
+
+def task_names_from_logs(keys: Iterable[str]) -> list[str]:
+    """Task names found in Keras log keys: every ``"<task>_loss"`` that is not ``val_...``.
+
+    >>> task_names_from_logs(["loss", "click_loss", "val_click_loss", "purchase_loss"])
+    ['click', 'purchase']
+    """
+    names = []
+    for key in keys:
+        if key.endswith("_loss") and not key.startswith("val_") and key != "loss":
+            names.append(key[: -len("_loss")])
+    return names
+
+
+def figure_to_png(figure: Figure, dpi: float | None = None) -> bytes:
+    """Render ``figure`` with Agg into PNG bytes (what a notebook stores as ``image/png``)."""
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=dpi)
+    return buffer.getvalue()
+
+
+def _as_history_dict(history: Any, name: str) -> dict[str, list[float]]:
+    """A Keras ``History``, its ``.history`` dict, or None -> dict of float lists."""
+    if history is None:
+        return {}
+    if isinstance(history, keras.callbacks.History):
+        history = history.history
+    if not isinstance(history, Mapping):
+        raise TypeError(
+            f"{name} must be a keras History or a dict of per-epoch lists, "
+            f"got {type(history).__name__}"
+        )
+    return {str(k): [float(v) for v in values] for k, values in history.items()}
+
+
+def _is_bad(value: float) -> bool:
+    return math.isnan(value) or math.isinf(value)
+
+
+class LossFigure:
+    """A reusable figure of per-task loss curves (and the soft-sharing panel).
+
+    The figure, its axes and its lines are created once; every update only changes the
+    lines' data, which keeps a redraw cheap. Left panel: for every task, training loss
+    (solid) and validation loss (dashed) per epoch, the previous run faint behind.
+    Right panel (``soft=True``): tower distance Σ d(θ_i, θ_j) on the left axis and the
+    penalty β·Σ d on the right axis.
+
+    Args:
+        tasks: task names, in legend order.
+        soft: add the soft-sharing panel.
+        title: title of the loss panel.
+        figsize: size in inches; ``dpi``: resolution of the PNG.
+        yscale: of the loss axis; ``"auto"`` switches to a log scale when the largest loss
+            is more than 20 times the smallest (e.g. a regression loss next to log-losses).
+        figure: an empty Matplotlib figure to draw on (default: a new Agg figure).
+    """
+
+    def __init__(
+        self,
+        tasks: Sequence[str],
+        *,
+        soft: bool = False,
+        title: str = "Per-task loss",
+        figsize: tuple[float, float] | None = None,
+        dpi: float = 80,
+        yscale: str = "auto",
+        figure: Figure | None = None,
+    ) -> None:
+        if yscale not in ("auto", "linear", "log"):
+            raise ValueError(f"yscale must be 'auto', 'linear' or 'log', got {yscale!r}")
+        self.yscale = yscale
+        tasks = list(tasks)
+        if not tasks or not all(isinstance(t, str) for t in tasks):
+            raise ValueError(f"tasks must be a non-empty list of task names, got {tasks!r}")
+        self.tasks = tasks
+        self.soft = bool(soft)
+        if figsize is None:
+            figsize = (10.0, 3.8) if self.soft else (7.5, 3.8)
+        if figure is None:  # drawn with Agg, never through pyplot: no GUI, shown only by us
+            figure = Figure()
+            FigureCanvasAgg(figure)
+        self.figure = figure
+        self.figure.set_size_inches(*figsize)
+        self.figure.set_dpi(dpi)
+        if self.soft:
+            self.ax, self.ax_distance = self.figure.subplots(
+                1, 2, gridspec_kw={"width_ratios": [1.5, 1.0]}
+            )
+            self.ax_penalty: Axes | None = self.ax_distance.twinx()
+            self.figure.subplots_adjust(left=0.07, right=0.92, bottom=0.25, top=0.9, wspace=0.3)
+        else:
+            self.ax = self.figure.subplots(1, 1)
+            self.ax_distance = None
+            self.ax_penalty = None
+            self.figure.subplots_adjust(left=0.1, right=0.97, bottom=0.25, top=0.9)
+        self._lines: dict[tuple[str, str, str], Line2D] = {}
+        self._setup_axes(title)
+        self._note = self.ax.text(
+            0.5, 0.5, "", transform=self.ax.transAxes, ha="center", va="center",
+            fontsize=11, color="#555555", wrap=True, zorder=10,
+            bbox={"boxstyle": "round", "facecolor": "white", "edgecolor": "#bbbbbb"},
+        )
+        self._note.set_visible(False)
+
+    # -- building ---------------------------------------------------------------------
+    def _setup_axes(self, title: str) -> None:
+        ax = self.ax
+        ax.set_title(title, fontsize=11)
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("loss (unweighted, per task)")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.grid(True, alpha=0.3)
+        for task in self.tasks:
+            color = task_color(task)
+            for run, alpha, width in (("previous", PREVIOUS_RUN_ALPHA, 1.5), ("current", 1.0, 2)):
+                for split, style in (("train", "-"), ("val", "--")):
+                    (line,) = ax.plot([], [], style, color=color, alpha=alpha, lw=width)
+                    self._lines[(task, split, run)] = line
+        handles = [Line2D([], [], color=task_color(t), lw=3, label=t) for t in self.tasks]
+        handles += [
+            Line2D([], [], color="black", ls="-", lw=2, label="training"),
+            Line2D([], [], color="black", ls="--", lw=2, label="validation"),
+            Line2D([], [], color="black", alpha=PREVIOUS_RUN_ALPHA, lw=2, label="previous run"),
+        ]
+        if self.soft:
+            self._setup_soft_panel()
+            handles += [
+                Line2D([], [], color=_DISTANCE_COLOR, lw=2, label="tower distance Σd"),
+                Line2D([], [], color=_PENALTY_COLOR, ls="-.", lw=2, label="penalty β·Σd"),
+            ]
+        self.legend = self.figure.legend(
+            handles=handles, loc="lower center", ncol=len(handles), fontsize=8,
+            frameon=False, handlelength=1.8, columnspacing=1.2,
+        )
+
+    def _setup_soft_panel(self) -> None:
+        ax, axp = self.ax_distance, self.ax_penalty
+        assert ax is not None and axp is not None
+        ax.set_title("Soft sharing: distance between towers", fontsize=11)
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("tower distance Σd", color=_DISTANCE_COLOR)
+        axp.set_ylabel("penalty β·Σd", color=_PENALTY_COLOR)
+        axp.tick_params(axis="y", colors=_PENALTY_COLOR)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.grid(True, alpha=0.3)
+        for run, alpha in (("previous", PREVIOUS_RUN_ALPHA), ("current", 1.0)):
+            (line,) = ax.plot([], [], "-", color=_DISTANCE_COLOR, alpha=alpha, lw=2)
+            self._lines[("tower_distance", "train", run)] = line
+            (line,) = axp.plot([], [], "-.", color=_PENALTY_COLOR, alpha=alpha, lw=2)
+            self._lines[("penalty", "train", run)] = line
+
+    # -- updating ---------------------------------------------------------------------
+    def update(
+        self,
+        current: Mapping[str, Sequence[float]] | None,
+        previous: Mapping[str, Sequence[float]] | None = None,
+        *,
+        title: str | None = None,
+        note: str | None = None,
+    ) -> None:
+        """Show the ``current`` run's curves over the faint ``previous`` run.
+
+        ``current``/``previous`` map Keras log keys (``"click_loss"``, ``"val_click_loss"``,
+        ``"penalty"``, ``"tower_distance"``) to per-epoch values; missing keys draw nothing.
+        ``note`` is written across the loss panel (e.g. "press Train" or a divergence).
+        """
+        runs = {"current": current or {}, "previous": previous or {}}
+        for (name, split, run), line in self._lines.items():
+            history = runs[run]
+            if name in _SPECIAL_KEYS:
+                key = name
+            elif name == "loss":  # a single-output model logs only "loss"/"val_loss"
+                key = "loss" if split == "train" else "val_loss"
+            else:
+                key = f"{name}_loss" if split == "train" else f"val_{name}_loss"
+            values = [math.nan if _is_bad(v) else v for v in history.get(key, ())]
+            line.set_data(range(1, len(values) + 1), values)
+        if title is not None:
+            self.ax.set_title(title, fontsize=11)
+        self._note.set_text(note or "")
+        self._note.set_visible(bool(note))
+        self._set_loss_scale()
+        for ax in (self.ax, self.ax_distance, self.ax_penalty):
+            if ax is not None:
+                _autoscale(ax, log=ax is self.ax and self.ax.get_yscale() == "log")
+
+    def _set_loss_scale(self) -> None:
+        scale = self.yscale
+        if scale == "auto":
+            ys = [float(y) for line in self.ax.get_lines() for y in line.get_ydata()
+                  if not _is_bad(float(y))]
+            positive = bool(ys) and min(ys) > 0
+            scale = "log" if positive and max(ys) > 20 * min(ys) else "linear"
+        if scale == "log" and any(float(y) <= 0 for line in self.ax.get_lines()
+                                  for y in line.get_ydata() if not _is_bad(float(y))):
+            scale = "linear"  # a log axis cannot show losses <= 0
+        if scale != self.ax.get_yscale():
+            self.ax.set_yscale(scale)
+            self.ax.set_ylabel("loss (unweighted, per task" + (", log scale)" if scale == "log"
+                                                               else ")"))
+
+    def png(self) -> bytes:
+        """The figure as PNG bytes."""
+        return figure_to_png(self.figure)
+
+    def line_data(self) -> dict[tuple[str, str, str], tuple[list[float], list[float]]]:
+        """(name, "train"/"val", "current"/"previous") -> the (x, y) data of each line."""
+        return {
+            key: ([float(v) for v in line.get_xdata()], [float(v) for v in line.get_ydata()])
+            for key, line in self._lines.items()
+        }
+
+
+def _autoscale(ax: Axes, log: bool = False) -> None:
+    """Fit the axis limits to the finite data of its lines (NaN and inf are ignored)."""
+    xs: list[float] = []
+    ys: list[float] = []
+    for line in ax.get_lines():
+        for x, y in zip(line.get_xdata(), line.get_ydata(), strict=False):
+            if not _is_bad(float(y)):
+                xs.append(float(x))
+                ys.append(float(y))
+    if not xs:
+        ax.set_xlim(0.5, 5.5)
+        ax.set_ylim(0.0, 1.0)
+        return
+    ax.set_xlim(min(0.8, min(xs) - 0.2), max(xs) + 0.2 if max(xs) > 1 else 1.2)
+    low, high = min(ys), max(ys)
+    if log:
+        ax.set_ylim(low / 1.3, high * 1.3)
+        return
+    pad = 0.08 * (high - low) if high > low else max(abs(high) * 0.1, 1e-3)
+    ax.set_ylim(low - pad, high + pad)
+
+
+def plot_history(
+    history: Any,
+    previous: Any = None,
+    *,
+    tasks: Sequence[str] | None = None,
+    title: str = "Per-task loss",
+    soft: bool | None = None,
+) -> Figure:
+    """A static figure of the loss curves in ``history`` (a Keras ``History`` or its dict).
+
+    Each task's training loss is solid, its validation loss dashed; ``previous`` (another
+    run) is drawn faintly behind. ``soft`` adds the tower-distance/penalty panel (default:
+    when ``history`` has a ``"tower_distance"`` key). Returns a Matplotlib ``Figure``;
+    as the last expression of a notebook cell it is shown once.
+    """
+    current = _as_history_dict(history, "history")
+    before = _as_history_dict(previous, "previous")
+    if tasks is None:
+        tasks = task_names_from_logs(current) or task_names_from_logs(before)
+    if not tasks:
+        raise ValueError(
+            "history has no '<task>_loss' keys; pass tasks=[...] or a Keras History from "
+            "a multi-task model"
+        )
+    if soft is None:
+        soft = "tower_distance" in current or "tower_distance" in before
+    # Made by pyplot so that a notebook's inline backend knows how to show it, then closed
+    # so that the backend does not show it a second time at the end of the cell.
+    import matplotlib.pyplot as plt
+
+    figure = plt.figure()
+    plt.close(figure)
+    plot = LossFigure(tasks, soft=soft, title=title, figure=figure)
+    plot.update(current, before)
+    return plot.figure
+
+
+class LiveLossPlot(keras.callbacks.Callback):
+    """A Keras callback that draws every task's loss curves while the model trains.
+
+    Per epoch it records the logged values (``"<task>_loss"``, ``"val_<task>_loss"``,
+    and for soft sharing ``"penalty"`` = β·Σd and ``"tower_distance"`` = Σd) and redraws:
+    training loss solid, validation loss dashed, one colour per task (``TASK_COLORS``),
+    the previous run (the last ``fit`` with this callback) faint behind.
+
+    Where the figure goes:
+
+    * ``image=None`` (a lesson cell): a display handle in the cell's output, created at
+      the first draw and updated in place (``display(..., display_id=True)`` then
+      ``handle.update(...)``); a headless run stores the final figure as ``image/png``.
+    * ``image=<ipywidgets.Image>`` (the explorers): the widget's ``value`` is set to PNG.
+
+    Rendering a PNG takes tens of milliseconds, so redraws are throttled: at most one
+    every ``min_interval`` seconds while training (a fast run is drawn once, at the end),
+    and always once when training ends.
+
+    If a loss becomes NaN or infinite the run is stopped (``stop_on_nan``), the figure
+    says at which epoch, and ``diverged_at`` holds the epoch number.
+
+    Example::
+
+        model.fit(x, y, validation_data=(xv, yv), epochs=10, callbacks=[LiveLossPlot()])
+    """
+
+    def __init__(
+        self,
+        tasks: Sequence[str] | None = None,
+        *,
+        title: str = "Per-task loss",
+        soft: bool | None = None,
+        image: Any = None,
+        min_interval: float = 0.5,
+        stop_on_nan: bool = True,
+        dpi: float = 80,
+    ) -> None:
+        super().__init__()
+        if tasks is not None:
+            tasks = list(tasks)
+            if not tasks or not all(isinstance(t, str) and t for t in tasks):
+                raise ValueError(f"tasks must be a non-empty list of task names, got {tasks!r}")
+        if not isinstance(min_interval, (int, float)) or min_interval < 0:
+            raise ValueError(f"min_interval must be a number of seconds >= 0, got {min_interval!r}")
+        if image is not None and not hasattr(image, "value"):
+            raise TypeError("image must be an ipywidgets.Image (an object with .value) or None")
+        self.tasks: list[str] | None = tasks
+        self.title = title
+        self.soft = soft
+        self.image = image
+        self.min_interval = float(min_interval)
+        self.stop_on_nan = stop_on_nan
+        self.dpi = dpi
+        self.history: dict[str, list[float]] = {}
+        self.previous: dict[str, list[float]] | None = None
+        self.diverged_at: int | None = None
+        self.render_seconds: list[float] = []
+        self._plot: LossFigure | None = None
+        self._handle: Any = None
+        self._last_draw = 0.0
+        self._note: str | None = None
+
+    # -- public -------------------------------------------------------------------------
+    @property
+    def figure(self) -> Figure | None:
+        """The Matplotlib figure (None before the first draw)."""
+        return None if self._plot is None else self._plot.figure
+
+    @property
+    def loss_figure(self) -> LossFigure | None:
+        """The ``LossFigure`` behind ``figure`` (its lines, ``line_data()``)."""
+        return self._plot
+
+    def start_run(self) -> None:
+        """Begin a new run: the current curves become the faint ``previous`` run
+        (unless that run diverged: then the run before it stays the reference)."""
+        if self.history and self.diverged_at is None:
+            self.previous = self.history
+        self.history = {}
+        self.diverged_at = None
+        self._note = None
+        self._handle = None
+        self._last_draw = time.perf_counter()
+
+    def show_message(self, note: str, title: str | None = None) -> bytes:
+        """Draw the current curves with ``note`` written across them; return the PNG."""
+        self._note = note
+        return self.draw(title=title)
+
+    def draw(self, title: str | None = None) -> bytes:
+        """Redraw the figure now and send it to its target; returns the PNG bytes."""
+        plot = self._ensure_plot()
+        plot.update(self.history, self.previous, title=title or self.title, note=self._note)
+        start = time.perf_counter()
+        png = figure_to_png(plot.figure)
+        self.render_seconds.append(time.perf_counter() - start)
+        self._send(png)
+        self._last_draw = time.perf_counter()
+        return png
+
+    # -- Keras hooks ----------------------------------------------------------------------
+    def on_train_begin(self, logs: Mapping[str, Any] | None = None) -> None:
+        self.start_run()
+
+    def on_epoch_end(self, epoch: int, logs: Mapping[str, Any] | None = None) -> None:
+        self.record(epoch, logs or {})
+        if self.diverged_at is not None:
+            if self.stop_on_nan and self._model_or_none() is not None:
+                self.model.stop_training = True
+            self.draw()
+        elif time.perf_counter() - self._last_draw >= self.min_interval:
+            self.draw()
+
+    def on_train_end(self, logs: Mapping[str, Any] | None = None) -> None:
+        self.draw()
+
+    # -- helpers --------------------------------------------------------------------------
+    def record(self, epoch: int, logs: Mapping[str, Any]) -> None:
+        """Append one epoch's logged values; notice a NaN/inf loss."""
+        for key, value in logs.items():
+            try:
+                number = float(value)
+            except (TypeError, ValueError):
+                continue
+            self.history.setdefault(str(key), []).append(number)
+            if key.endswith("loss") and _is_bad(number) and self.diverged_at is None:
+                self.diverged_at = epoch + 1
+        if self.diverged_at is not None:
+            self._note = (
+                f"Training diverged at epoch {self.diverged_at}: a loss became NaN/inf.\n"
+                "Lower the learning rate or the λ weights and train again."
+            )
+
+    def _model_or_none(self) -> Any:
+        return getattr(self, "_model", None)
+
+    def _ensure_plot(self) -> LossFigure:
+        if self._plot is None:
+            tasks = self.tasks or task_names_from_logs(self.history)
+            if not tasks and self.previous:
+                tasks = task_names_from_logs(self.previous)
+            soft = self.soft
+            if soft is None:
+                soft = "tower_distance" in self.history
+            self._plot = LossFigure(tasks or ["loss"], soft=soft, title=self.title, dpi=self.dpi)
+        return self._plot
+
+    def _send(self, png: bytes) -> None:
+        if self.image is not None:
+            self.image.value = png
+            return
+        from IPython import get_ipython
+        from IPython.display import Image, display
+
+        if get_ipython() is None:  # plain Python: keep the figure, show nothing
+            return
+        if self._handle is None:
+            self._handle = display(Image(data=png, format="png"), display_id=True)
+        else:
+            self._handle.update(Image(data=png, format="png"))
