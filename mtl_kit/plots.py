@@ -28,6 +28,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import keras
+import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
@@ -173,6 +174,10 @@ class LossFigure:
             self.ax_penalty = None
             self.figure.subplots_adjust(left=0.1, right=0.97, bottom=0.25, top=0.9)
         self._lines: dict[tuple[str, str, str], Line2D] = {}
+        self._background: Any = None
+        self._background_key: tuple[Any, ...] | None = None
+        #: How many times the whole figure was drawn (the rest reused its background).
+        self.full_draws = 0
         self._setup_axes(title)
         self._note = self.ax.text(
             0.5, 0.5, "", transform=self.ax.transAxes, ha="center", va="center",
@@ -236,12 +241,14 @@ class LossFigure:
         *,
         title: str | None = None,
         note: str | None = None,
+        epochs: int | None = None,
     ) -> None:
         """Show the ``current`` run's curves over the faint ``previous`` run.
 
         ``current``/``previous`` map Keras log keys (``"click_loss"``, ``"val_click_loss"``,
         ``"penalty"``, ``"tower_distance"``) to per-epoch values; missing keys draw nothing.
         ``note`` is written across the loss panel (e.g. "press Train" or a divergence).
+        ``epochs``: the planned number of epochs, so the x axis does not grow while training.
         """
         runs = {"current": current or {}, "previous": previous or {}}
         for (name, split, run), line in self._lines.items():
@@ -261,7 +268,7 @@ class LossFigure:
         self._set_loss_scale()
         for ax in (self.ax, self.ax_distance, self.ax_penalty):
             if ax is not None:
-                _autoscale(ax, log=ax is self.ax and self.ax.get_yscale() == "log")
+                _autoscale(ax, log=ax.get_yscale() == "log", epochs=epochs)
 
     def _set_loss_scale(self) -> None:
         scale = self.yscale
@@ -279,8 +286,45 @@ class LossFigure:
                                                                else ")"))
 
     def png(self) -> bytes:
-        """The figure as PNG bytes."""
-        return figure_to_png(self.figure)
+        """The figure as PNG bytes, redrawing only what changed.
+
+        Drawing text (ticks, labels, legend) is most of the cost of a figure. The axes
+        limits are rounded to "nice" values, so consecutive runs usually share them: then
+        the figure without its curves (the *background*) is reused from the last full draw
+        and only the curves, the title and the note are drawn on top of it.
+        """
+        canvas = self.figure.canvas
+        dynamic = self._dynamic_artists()
+        key = self._layout_key()
+        if key != self._background_key:
+            shown = [artist.get_visible() for artist in dynamic]
+            for artist in dynamic:
+                artist.set_visible(False)
+            canvas.draw()
+            self._background = canvas.copy_from_bbox(self.figure.bbox)
+            self._background_key = key
+            for artist, visible in zip(dynamic, shown, strict=True):
+                artist.set_visible(visible)
+            self.full_draws += 1
+        else:
+            canvas.restore_region(self._background)
+        renderer = canvas.get_renderer()
+        for artist in dynamic:
+            if artist.get_visible():
+                artist.draw(renderer)
+        return _rgba_to_png(canvas.buffer_rgba())
+
+    def _dynamic_artists(self) -> list[Any]:
+        """What changes from run to run: the curves, the loss panel's title and the note."""
+        return [*self._lines.values(), self.ax.title, self._note]
+
+    def _layout_key(self) -> tuple[Any, ...]:
+        """Everything the background depends on (limits, scales, labels, size)."""
+        axes = [ax for ax in (self.ax, self.ax_distance, self.ax_penalty) if ax is not None]
+        return (
+            tuple(self.figure.get_size_inches()), self.figure.dpi,
+            *((ax.get_xlim(), ax.get_ylim(), ax.get_yscale(), ax.get_ylabel()) for ax in axes),
+        )
 
     def line_data(self) -> dict[tuple[str, str, str], tuple[list[float], list[float]]]:
         """(name, "train"/"val", "current"/"previous") -> the (x, y) data of each line."""
@@ -290,8 +334,13 @@ class LossFigure:
         }
 
 
-def _autoscale(ax: Axes, log: bool = False) -> None:
-    """Fit the axis limits to the finite data of its lines (NaN and inf are ignored)."""
+def _autoscale(ax: Axes, log: bool = False, epochs: int | None = None) -> None:
+    """Fit the axis limits to the finite data of its lines (NaN and inf are ignored).
+
+    The x axis spans the planned ``epochs`` (or the data); the y limits are rounded out to
+    "nice" tick values (or whole decades on a log axis), so small changes of the data keep
+    the same limits (and the cached background of ``LossFigure.png``).
+    """
     xs: list[float] = []
     ys: list[float] = []
     for line in ax.get_lines():
@@ -299,17 +348,40 @@ def _autoscale(ax: Axes, log: bool = False) -> None:
             if not _is_bad(float(y)):
                 xs.append(float(x))
                 ys.append(float(y))
-    if not xs:
-        ax.set_xlim(0.5, 5.5)
-        ax.set_ylim(0.0, 1.0)
+    last = max([*xs, float(epochs or 0), 1.0]) if xs or epochs else 5.0
+    _set_limits(ax.set_xlim, ax.get_xlim(), (0.8, last + 0.2))
+    if not ys:
+        _set_limits(ax.set_ylim, ax.get_ylim(), (0.0, 1.0))
         return
-    ax.set_xlim(min(0.8, min(xs) - 0.2), max(xs) + 0.2 if max(xs) > 1 else 1.2)
     low, high = min(ys), max(ys)
     if log:
-        ax.set_ylim(low / 1.3, high * 1.3)
-        return
-    pad = 0.08 * (high - low) if high > low else max(abs(high) * 0.1, 1e-3)
-    ax.set_ylim(low - pad, high + pad)
+        limits = (10.0 ** math.floor(math.log10(low)), 10.0 ** math.ceil(math.log10(high)))
+    else:
+        margin = 0.03 * (high - low)  # curves do not touch the frame
+        if margin < 1e-9 * max(1.0, abs(high)):  # a flat line, e.g. a penalty with β = 0
+            margin = max(abs(high) * 0.1, 1e-3)
+        ticks = MaxNLocator(nbins=5, steps=[1, 2, 2.5, 5, 10]).tick_values(
+            low - margin, high + margin
+        )
+        limits = (float(ticks[0]), float(ticks[-1]))
+        if low >= 0 > limits[0]:  # losses and distances are >= 0: start the axis at 0
+            limits = (0.0, limits[1])
+    _set_limits(ax.set_ylim, ax.get_ylim(), limits)
+
+
+def _set_limits(setter: Any, current: tuple[float, float], wanted: tuple[float, float]) -> None:
+    if not (math.isclose(current[0], wanted[0]) and math.isclose(current[1], wanted[1])):
+        setter(*wanted)
+
+
+def _rgba_to_png(buffer: Any) -> bytes:
+    """PNG bytes of an RGBA pixel buffer (fast compression: the image is sent, not stored)."""
+    from PIL import Image
+
+    image = Image.fromarray(np.asarray(buffer))  # (height, width, 4) uint8 -> RGBA image
+    output = io.BytesIO()
+    image.save(output, format="png", compress_level=1)
+    return output.getvalue()
 
 
 def plot_history(
@@ -411,6 +483,7 @@ class LiveLossPlot(keras.callbacks.Callback):
         self._handle: Any = None
         self._last_draw = 0.0
         self._note: str | None = None
+        self._epochs: int | None = None
 
     # -- public -------------------------------------------------------------------------
     @property
@@ -442,9 +515,10 @@ class LiveLossPlot(keras.callbacks.Callback):
     def draw(self, title: str | None = None) -> bytes:
         """Redraw the figure now and send it to its target; returns the PNG bytes."""
         plot = self._ensure_plot()
-        plot.update(self.history, self.previous, title=title or self.title, note=self._note)
+        plot.update(self.history, self.previous, title=title or self.title, note=self._note,
+                    epochs=self._epochs)
         start = time.perf_counter()
-        png = figure_to_png(plot.figure)
+        png = plot.png()
         self.render_seconds.append(time.perf_counter() - start)
         self._send(png)
         self._last_draw = time.perf_counter()
@@ -453,6 +527,7 @@ class LiveLossPlot(keras.callbacks.Callback):
     # -- Keras hooks ----------------------------------------------------------------------
     def on_train_begin(self, logs: Mapping[str, Any] | None = None) -> None:
         self.start_run()
+        self._epochs = (self.params or {}).get("epochs")  # Keras passes the planned epochs
 
     def on_epoch_end(self, epoch: int, logs: Mapping[str, Any] | None = None) -> None:
         self.record(epoch, logs or {})

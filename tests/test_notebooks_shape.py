@@ -67,3 +67,36 @@ def test_readme_lists_every_lesson_with_its_badge(path):
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert f"`{path.stem}`" in readme
     assert f"blob/main/notebooks/{path.name}" in readme
+
+
+#: Numbers the prose states as definitions or settings, not as results (nothing to print).
+DEFINITIONS = {
+    "01_the_shop.ipynb": set(),
+    "02_single_task.ipynb": {"2,000"},  # the shop's number of users, a knob
+    "03_hard_sharing.ipynb": {"0.2"},  # a λ value the learner is invited to try
+    "04_soft_sharing.ipynb": set(),
+    "05_feature_sharing.ipynb": {"0.9", "0.1"},  # the cross-stitch α initialisation
+}
+NUMBER = re.compile(r"(?<![\w.])[+-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?|(?<![\w.])[+-]?\d+\.\d+")
+
+
+@pytest.mark.parametrize("path", [p for p in LESSONS if p.name in DEFINITIONS], ids=_name)
+def test_every_measured_number_in_the_prose_is_printed_by_a_checked_cell(path):
+    """A decimal (0.734) or grouped (4,172) number in the text must appear in checked output."""
+    cells = _read(path).cells
+    printed = "".join(
+        out.get("text", "") + out.get("data", {}).get("text/plain", "")
+        for cell in cells
+        if cell.cell_type == "code" and cell.source.startswith("# NBVAL_CHECK_OUTPUT")
+        for out in cell.outputs
+    )
+    missing = []
+    for cell in cells:
+        if cell.cell_type != "markdown":
+            continue
+        text = re.sub(r"\$\$.*?\$\$|```.*?```", "", cell.source, flags=re.S)
+        for number in NUMBER.findall(text):
+            bare = number.lstrip("+-")
+            if bare not in DEFINITIONS[path.name] and bare not in printed:
+                missing.append(number)
+    assert not missing, f"numbers in the text that no checked cell prints: {missing}"

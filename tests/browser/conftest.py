@@ -14,6 +14,7 @@ they FAIL when the ``CI`` environment variable is set: CI must install them
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -88,7 +89,14 @@ class Lab:
         return json.loads(body) if body else None
 
     def open_url(self, notebook: str) -> str:
-        return f"{self.url}/lab/tree/{notebook}?token={self.token}"
+        """The notebook alone in a fresh workspace (no tabs restored from a previous test)."""
+        workspace = notebook.replace(".ipynb", "").replace("/", "-")
+        return f"{self.url}/lab/workspaces/{workspace}/tree/{notebook}?reset&token={self.token}"
+
+    def shutdown_kernels(self) -> None:
+        """Stop every kernel the server runs (between tests, and at teardown)."""
+        for kernel in self.api("/api/kernels") or []:  # type: ignore[union-attr]
+            self.api(f"/api/kernels/{kernel['id']}", method="DELETE")
 
 
 def _lab_settings(settings_dir: Path) -> None:
@@ -113,11 +121,8 @@ def _lab_settings(settings_dir: Path) -> None:
 
 def _stop(lab: Lab) -> None:
     """Shut the kernels down through the API, then stop the server's process group."""
-    try:
-        for kernel in lab.api("/api/kernels") or []:  # type: ignore[union-attr]
-            lab.api(f"/api/kernels/{kernel['id']}", method="DELETE")
-    except (OSError, urllib.error.URLError, ValueError):
-        pass
+    with contextlib.suppress(OSError, urllib.error.URLError, ValueError):
+        lab.shutdown_kernels()
     try:
         pgid = os.getpgid(lab.process.pid)
     except ProcessLookupError:
@@ -223,6 +228,14 @@ def _tail(path: Path, lines: int = 40) -> str:
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
     except OSError:
         return "(no log)"
+
+
+@pytest.fixture()
+def lab(jupyter_lab: Lab) -> Iterator[Lab]:
+    """The shared JupyterLab, with every kernel stopped after each test."""
+    yield jupyter_lab
+    with contextlib.suppress(OSError, urllib.error.URLError, ValueError):
+        jupyter_lab.shutdown_kernels()
 
 
 @pytest.fixture()

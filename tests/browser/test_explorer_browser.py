@@ -102,15 +102,16 @@ def write_notebook(path: Path, cells: list[str]) -> None:
     nbformat.write(notebook, path)
 
 
-def wait_for_idle_kernel(lab) -> None:
-    """Wait until the server has a started kernel that is idle (asked through its API)."""
+def wait_for_idle_kernel(lab, name: str) -> None:
+    """Wait until the notebook's own session has a started, idle kernel (server API)."""
     deadline = time.monotonic() + KERNEL_TIMEOUT_MS / 1000
     while time.monotonic() < deadline:
-        kernels = lab.api("/api/kernels")
-        if kernels and all(k.get("execution_state") == "idle" for k in kernels):
-            return
+        for session in lab.api("/api/sessions") or []:
+            kernel = session.get("kernel") or {}
+            if session.get("path", "").endswith(name) and kernel.get("execution_state") == "idle":
+                return
         time.sleep(0.3)
-    pytest.fail("the notebook's kernel did not start")
+    pytest.fail(f"the kernel of {name} did not start")
 
 
 def open_and_run_all(page, lab, name: str) -> None:
@@ -120,8 +121,9 @@ def open_and_run_all(page, lab, name: str) -> None:
     dialog = page.locator(".jp-Dialog").filter(has_text="Select Kernel")
     with contextlib.suppress(PlaywrightTimeout):  # if asked, pick the preferred kernel
         dialog.get_by_role("button", name="Select").click(timeout=1500)
-    wait_for_idle_kernel(lab)
-    prompts = page.locator(".jp-InputPrompt").filter(has_text=re.compile(r"\[(\*|\d+)\]"))
+    wait_for_idle_kernel(lab, name)
+    notebook = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden)")
+    prompts = notebook.locator(".jp-InputPrompt").filter(has_text=re.compile(r"\[(\*|\d+)\]"))
     for _attempt in range(3):
         page.get_by_role("menuitem", name="Run", exact=True).click()
         page.get_by_role("menuitem", name=re.compile(r"^Run All Cells")).click()
@@ -194,19 +196,19 @@ def no_tracebacks(page) -> None:
     assert not errors, f"a cell raised an error:\n{errors}"
 
 
-def test_hard_sharing_explorer_in_jupyterlab(jupyter_lab, playwright_chromium,
+def test_hard_sharing_explorer_in_jupyterlab(lab, playwright_chromium,
                                              screenshot_dir) -> None:
     start = time.monotonic()
     lesson = lesson_notebook()
     if lesson is not None:
         name = lesson.name
-        copy_without_outputs(lesson, jupyter_lab.root / name)
+        copy_without_outputs(lesson, lab.root / name)
     else:
         name = "hard_sharing_explorer.ipynb"
-        write_notebook(jupyter_lab.root / name, [SETUP_CELL, EXPLORER_CELL])
+        write_notebook(lab.root / name, [SETUP_CELL, EXPLORER_CELL])
     page = playwright_chromium.new_page(viewport={"width": 1400, "height": 1000})
     try:
-        open_and_run_all(page, jupyter_lab, name)
+        open_and_run_all(page, lab, name)
         box = explorer_box(page, "Hard parameter sharing")
         print(f"\n{name}: explorer shown after {time.monotonic() - start:.1f} s")
         plot = box.locator("img").first
@@ -239,14 +241,14 @@ def test_hard_sharing_explorer_in_jupyterlab(jupyter_lab, playwright_chromium,
     print(f"browser test (hard explorer) took {time.monotonic() - start:.1f} s")
 
 
-def test_soft_and_feature_explorers_in_jupyterlab(jupyter_lab, playwright_chromium,
+def test_soft_and_feature_explorers_in_jupyterlab(lab, playwright_chromium,
                                                   screenshot_dir) -> None:
     start = time.monotonic()
     name = "soft_and_feature_explorers.ipynb"
-    write_notebook(jupyter_lab.root / name, SOFT_AND_FEATURE_CELLS)
+    write_notebook(lab.root / name, SOFT_AND_FEATURE_CELLS)
     page = playwright_chromium.new_page(viewport={"width": 1400, "height": 1000})
     try:
-        open_and_run_all(page, jupyter_lab, name)
+        open_and_run_all(page, lab, name)
         soft = explorer_box(page, "Soft parameter sharing")
         press_train(soft)
         readout = move_slider_left(soft, "β", presses=3)  # 1e-3 -> 0
