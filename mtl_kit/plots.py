@@ -175,7 +175,7 @@ class LossFigure:
             self.figure.subplots_adjust(left=0.1, right=0.97, bottom=0.25, top=0.9)
         self._lines: dict[tuple[str, str, str], Line2D] = {}
         self._background: Any = None
-        self._background_key: tuple[Any, ...] | None = None
+        self._background_keys: dict[str, tuple[Any, ...]] = {}
         #: How many times the whole figure was drawn (the rest reused its background).
         self.full_draws = 0
         self._setup_axes(title)
@@ -189,11 +189,15 @@ class LossFigure:
     # -- building ---------------------------------------------------------------------
     def _setup_axes(self, title: str) -> None:
         ax = self.ax
-        ax.set_title(title, fontsize=11)
+        # The loss panel's title changes with every run (it names λ, β, ...): a figure text
+        # centred over the panel, drawn on top of the cached background (see ``png``).
+        box = ax.get_position()
+        self._title = self.figure.text(
+            (box.x0 + box.x1) / 2, box.y1 + 0.02, title, ha="center", va="bottom", fontsize=11
+        )
         ax.set_xlabel("epoch")
         ax.set_ylabel("loss (unweighted, per task)")
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        ax.grid(True, alpha=0.3)
+        _style_axes(ax)
         for task in self.tasks:
             color = task_color(task)
             for run, alpha, width in (("previous", PREVIOUS_RUN_ALPHA, 1.5), ("current", 1.0, 2)):
@@ -220,13 +224,17 @@ class LossFigure:
     def _setup_soft_panel(self) -> None:
         ax, axp = self.ax_distance, self.ax_penalty
         assert ax is not None and axp is not None
-        ax.set_title("Soft sharing: distance between towers", fontsize=11)
+        box = ax.get_position()
+        self._soft_title = self.figure.text(
+            (box.x0 + box.x1) / 2, box.y1 + 0.02, "Soft sharing: distance between towers",
+            ha="center", va="bottom", fontsize=11,
+        )
         ax.set_xlabel("epoch")
         ax.set_ylabel("tower distance Σd", color=_DISTANCE_COLOR)
         axp.set_ylabel("penalty β·Σd", color=_PENALTY_COLOR)
-        axp.tick_params(axis="y", colors=_PENALTY_COLOR)
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        ax.grid(True, alpha=0.3)
+        axp.tick_params(axis="y", colors=_PENALTY_COLOR, labelsize=9)
+        _style_axes(ax)
+        axp.yaxis.set_label_coords(1 + _LABEL_GAP_PX / _width_px(axp), 0.5)
         for run, alpha in (("previous", PREVIOUS_RUN_ALPHA), ("current", 1.0)):
             (line,) = ax.plot([], [], "-", color=_DISTANCE_COLOR, alpha=alpha, lw=2)
             self._lines[("tower_distance", "train", run)] = line
@@ -262,7 +270,7 @@ class LossFigure:
             values = [math.nan if _is_bad(v) else v for v in history.get(key, ())]
             line.set_data(range(1, len(values) + 1), values)
         if title is not None:
-            self.ax.set_title(title, fontsize=11)
+            self._title.set_text(title)
         self._note.set_text(note or "")
         self._note.set_visible(bool(note))
         self._set_loss_scale()
@@ -288,26 +296,36 @@ class LossFigure:
     def png(self) -> bytes:
         """The figure as PNG bytes, redrawing only what changed.
 
-        Drawing text (ticks, labels, legend) is most of the cost of a figure. The axes
-        limits are rounded to "nice" values, so consecutive runs usually share them: then
-        the figure without its curves (the *background*) is reused from the last full draw
-        and only the curves, the title and the note are drawn on top of it.
+        Drawing text (ticks, labels, legend) is most of the cost of a figure. So the figure
+        without its curves (the *background*) is kept from the last draw, and each update
+        draws only the curves, the title and the note on top of it. The axes limits are
+        rounded to "nice" values, so consecutive runs usually share them; when a panel's
+        limits do change, only that panel is redrawn into the background (e.g. a new β
+        changes the tower-distance panel, not the loss panel).
         """
         canvas = self.figure.canvas
         dynamic = self._dynamic_artists()
-        key = self._layout_key()
-        if key != self._background_key:
-            shown = [artist.get_visible() for artist in dynamic]
-            for artist in dynamic:
-                artist.set_visible(False)
-            canvas.draw()
-            self._background = canvas.copy_from_bbox(self.figure.bbox)
-            self._background_key = key
+        keys = self._layout_keys()
+        shown = [artist.get_visible() for artist in dynamic]
+        for artist in dynamic:
+            artist.set_visible(False)
+        try:
+            if self._background is None or keys["figure"] != self._background_keys["figure"]:
+                canvas.draw()  # everything once: legend, labels, both panels
+                self.full_draws += 1
+            else:
+                canvas.restore_region(self._background)
+                changed = [p for p in self._panels() if keys[p] != self._background_keys[p]]
+                for panel in changed:
+                    self._redraw_panel(panel)
+                if not changed:
+                    keys = self._background_keys
+            if keys is not self._background_keys:
+                self._background = canvas.copy_from_bbox(self.figure.bbox)
+                self._background_keys = keys
+        finally:
             for artist, visible in zip(dynamic, shown, strict=True):
                 artist.set_visible(visible)
-            self.full_draws += 1
-        else:
-            canvas.restore_region(self._background)
         renderer = canvas.get_renderer()
         for artist in dynamic:
             if artist.get_visible():
@@ -316,15 +334,47 @@ class LossFigure:
 
     def _dynamic_artists(self) -> list[Any]:
         """What changes from run to run: the curves, the loss panel's title and the note."""
-        return [*self._lines.values(), self.ax.title, self._note]
+        return [*self._lines.values(), self._title, self._note]
 
-    def _layout_key(self) -> tuple[Any, ...]:
-        """Everything the background depends on (limits, scales, labels, size)."""
-        axes = [ax for ax in (self.ax, self.ax_distance, self.ax_penalty) if ax is not None]
-        return (
-            tuple(self.figure.get_size_inches()), self.figure.dpi,
-            *((ax.get_xlim(), ax.get_ylim(), ax.get_yscale(), ax.get_ylabel()) for ax in axes),
-        )
+    def _panels(self) -> dict[str, list[Axes]]:
+        """The panels, each with its axes: "loss" and, for soft sharing, "soft"."""
+        panels = {"loss": [self.ax]}
+        if self.ax_distance is not None and self.ax_penalty is not None:
+            panels["soft"] = [self.ax_distance, self.ax_penalty]
+        return panels
+
+    def _layout_keys(self) -> dict[str, tuple[Any, ...]]:
+        """What each panel's background depends on (limits, scales, labels) and the size."""
+        keys: dict[str, tuple[Any, ...]] = {
+            "figure": (tuple(self.figure.get_size_inches()), self.figure.dpi)
+        }
+        for panel, axes in self._panels().items():
+            keys[panel] = tuple(
+                (ax.get_xlim(), ax.get_ylim(), ax.get_yscale(), ax.get_ylabel()) for ax in axes
+            )
+        return keys
+
+    def _redraw_panel(self, panel: str) -> None:
+        """Paint a panel's area (with its tick labels) blank and draw its axes again."""
+        canvas = self.figure.canvas
+        renderer = canvas.get_renderer()
+        width, height = canvas.get_width_height()
+        legend_top = self.legend.get_window_extent(renderer).y1
+        split = (self.ax.get_window_extent().x1 + 4) if "soft" in self._panels() else width
+        x0, x1 = (0, split) if panel == "loss" else (split, width)
+        pixels = np.asarray(canvas.buffer_rgba())
+        background = (np.array(self.figure.get_facecolor()) * 255).round().astype(np.uint8)
+        rows = slice(0, max(0, int(height - legend_top)))  # image rows run from the top
+        pixels[rows, int(x0):int(x1)] = background
+        for ax in self._panels()[panel]:
+            ax.draw(renderer)
+        if panel == "soft":
+            self._soft_title.draw(renderer)
+
+    @property
+    def title(self) -> str:
+        """The loss panel's title."""
+        return self._title.get_text()
 
     def line_data(self) -> dict[tuple[str, str, str], tuple[list[float], list[float]]]:
         """(name, "train"/"val", "current"/"previous") -> the (x, y) data of each line."""
@@ -332,6 +382,26 @@ class LossFigure:
             key: ([float(v) for v in line.get_xdata()], [float(v) for v in line.get_ydata()])
             for key, line in self._lines.items()
         }
+
+
+#: Where the axis labels sit, in pixels from the axes (fixed: Matplotlib would otherwise
+#: measure every tick label at every draw to place them).
+_LABEL_GAP_PX = 44
+
+
+def _width_px(ax: Axes) -> float:
+    figure = ax.get_figure()
+    return ax.get_position().width * figure.get_figwidth() * figure.dpi
+
+
+def _style_axes(ax: Axes) -> None:
+    """Integer epochs, a light grid, small tick labels and fixed label positions."""
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.grid(True, alpha=0.3)
+    ax.tick_params(labelsize=9)
+    height_px = ax.get_position().height * ax.get_figure().get_figheight() * ax.get_figure().dpi
+    ax.xaxis.set_label_coords(0.5, -26 / height_px)
+    ax.yaxis.set_label_coords(-_LABEL_GAP_PX / _width_px(ax), 0.5)
 
 
 def _autoscale(ax: Axes, log: bool = False, epochs: int | None = None) -> None:
@@ -354,8 +424,8 @@ def _autoscale(ax: Axes, log: bool = False, epochs: int | None = None) -> None:
         _set_limits(ax.set_ylim, ax.get_ylim(), (0.0, 1.0))
         return
     low, high = min(ys), max(ys)
-    if log:
-        limits = (10.0 ** math.floor(math.log10(low)), 10.0 ** math.ceil(math.log10(high)))
+    if log:  # 1, 2 or 5 times a power of ten
+        limits = (_nice_log(low, down=True), _nice_log(high, down=False))
     else:
         margin = 0.03 * (high - low)  # curves do not touch the frame
         if margin < 1e-9 * max(1.0, abs(high)):  # a flat line, e.g. a penalty with β = 0
@@ -366,7 +436,20 @@ def _autoscale(ax: Axes, log: bool = False, epochs: int | None = None) -> None:
         limits = (float(ticks[0]), float(ticks[-1]))
         if low >= 0 > limits[0]:  # losses and distances are >= 0: start the axis at 0
             limits = (0.0, limits[1])
+        current_low, current_high = ax.get_ylim()
+        fills = (high - low) >= 0.4 * (current_high - current_low)
+        if current_low <= limits[0] and limits[1] <= current_high and fills:
+            return  # the data still fits well: keep the limits (and the cached background)
     _set_limits(ax.set_ylim, ax.get_ylim(), limits)
+
+
+def _nice_log(value: float, down: bool) -> float:
+    """The nearest of 1, 2, 5 × 10^k below (``down``) or above ``value`` (> 0)."""
+    power = 10.0 ** math.floor(math.log10(value))
+    choices = [power * m for m in (1, 2, 5, 10)]
+    if down:
+        return max(c for c in choices if c <= value * (1 + 1e-12))
+    return min(c for c in choices if c >= value * (1 - 1e-12))
 
 
 def _set_limits(setter: Any, current: tuple[float, float], wanted: tuple[float, float]) -> None:

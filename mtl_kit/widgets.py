@@ -284,7 +284,7 @@ class Explorer:
         self.table_html = widgets.HTML(value="")
         self.plot = LiveLossPlot(
             self.task_names, title=title, soft=(kind == "soft"), image=self.image,
-            min_interval=0.5,
+            min_interval=1.0,  # a run shorter than a second is drawn once, at its end
         )
         self.plot.show_message(
             "Press Train to fit the model with these settings.", title=self.title

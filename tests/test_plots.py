@@ -96,7 +96,7 @@ def test_callback_draws_train_solid_val_dashed_in_task_colours() -> None:
     ax = callback.figure.axes[0]
     assert ax.get_xlabel() == "epoch"
     assert "loss" in ax.get_ylabel()
-    assert ax.get_title()
+    assert callback.loss_figure.title == "Per-task loss"
     legend_labels = [t.get_text() for t in callback.figure.legends[0].get_texts()]
     assert {"click", "purchase", "training", "validation", "previous run"} <= set(legend_labels)
 
@@ -199,7 +199,6 @@ def tiny_two_task_model() -> keras.Model:
     return model
 
 
-@pytest.mark.slow
 def test_callback_in_a_real_keras_fit() -> None:
     rng = np.random.default_rng(0)
     x = rng.normal(size=(64, 4)).astype("float32")
@@ -253,3 +252,22 @@ history = model.fit(x, y, validation_data=(x, y), epochs=3, verbose=0, callbacks
         assert not [o for o in outputs if o.output_type == "error"]
         images = [o for o in outputs if "image/png" in o.get("data", {})]
         assert len(images) == 1  # live: updated in place; static: shown once
+
+
+def test_the_cached_background_gives_the_same_pixels_as_a_full_draw() -> None:
+    """png() redraws only the curves (and a panel whose limits changed): same picture."""
+    import io
+
+    from PIL import Image
+
+    first = {k: [v] * 3 for k, v in fake_logs(0, soft=True).items()}
+    second = dict(first, tower_distance=[30.0, 40.0, 50.0], penalty=[0.0, 0.0, 0.0])
+    cached = LossFigure(["click", "purchase"], soft=True)
+    for history in (first, second, first, second):
+        cached.update(history, None, title="run")
+        png = cached.png()
+    assert cached.full_draws == 1  # later updates reused the background
+    cached._background = None  # force a full draw of the same state
+    expected = np.asarray(Image.open(io.BytesIO(cached.png())))
+    assert cached.full_draws == 2
+    assert np.array_equal(np.asarray(Image.open(io.BytesIO(png))), expected)

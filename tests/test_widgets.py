@@ -72,7 +72,6 @@ def test_displaying_an_explorer_trains_nothing(hard_model, parts, monkeypatch) -
     assert all(s.min == 0.0 and s.max == 2.0 for s in sliders)
 
 
-@pytest.mark.slow
 def test_hard_explorer_moves_the_curves_and_the_table(hard_model, parts) -> None:
     explorer = hard_sharing_explorer(hard_model, *parts, epochs=EPOCHS, baselines=BASELINES)
     explorer.sliders["click"].value = 1.0
@@ -97,7 +96,7 @@ def test_hard_explorer_moves_the_curves_and_the_table(hard_model, parts) -> None
     assert list(table.columns) == [
         "metric", "this run", "previous run", "single-task", "vs single-task (%)"
     ]
-    assert "λ purchase=0" in explorer.last_figure.axes[0].get_title()
+    assert "λ purchase=0" in explorer.plot.loss_figure.title
     assert "purchase" in explorer.table_html.value
     assert "Trained" in explorer.status.value
     faint = explorer.plot.loss_figure._lines[("click", "train", "previous")]
@@ -114,7 +113,6 @@ def test_same_settings_give_the_same_run(hard_model, parts) -> None:
     assert again == pytest.approx(first, rel=1e-4)
 
 
-@pytest.mark.slow
 def test_soft_explorer_beta_slider_changes_the_tower_distance(soft_model, parts) -> None:
     explorer = soft_sharing_explorer(soft_model, *parts, epochs=EPOCHS, baselines=BASELINES)
     beta = explorer.sliders["beta"]
@@ -131,7 +129,7 @@ def test_soft_explorer_beta_slider_changes_the_tower_distance(soft_model, parts)
     assert soft_model.beta == 1.0
     assert tied[-1] < independent[-1]  # a strong β pulls the towers together
     assert len(explorer.last_figure.axes) == 3
-    assert "β=1" in explorer.last_figure.axes[0].get_title()
+    assert "β=1" in explorer.plot.loss_figure.title
 
 
 def test_bad_values_end_in_a_message_not_a_traceback(hard_model, soft_model, parts) -> None:
@@ -174,7 +172,6 @@ def test_an_error_inside_training_is_shown_in_the_widget(hard_model, parts, monk
     assert explorer.train_button.description == "Train"
 
 
-@pytest.mark.slow
 def test_a_diverging_run_says_so(shop, parts) -> None:
     model = build_hard_sharing(shop_tasks(TASKS), shop.features, shared=(16,), seed=0,
                                learning_rate=1e12)
@@ -186,7 +183,6 @@ def test_a_diverging_run_says_so(shop, parts) -> None:
     assert note.get_visible() and "diverged" in note.get_text()
 
 
-@pytest.mark.slow
 def test_feature_explorer_builds_each_architecture_once(hard_model, parts, monkeypatch) -> None:
     import mtl_kit.models as models_module
 
@@ -212,7 +208,7 @@ def test_feature_explorer_builds_each_architecture_once(hard_model, parts, monke
     assert built == [{"n_experts": 2}]
     mmoe_curves = snapshot(explorer)
     assert mmoe_curves[("click", "train", "current")] != hard_curves[("click", "train", "current")]
-    assert "MMoE" in explorer.last_figure.axes[0].get_title()
+    assert "MMoE" in explorer.plot.loss_figure.title
     picker.value = "hard"
     assert "press <b>Train</b>" in explorer.status.value
     explorer.run()
@@ -255,7 +251,6 @@ def test_pairs_and_a_baseline_table_are_accepted(hard_model, parts) -> None:
     assert np.isfinite(table["this run"]).all()
 
 
-@pytest.mark.slow
 def test_auto_baselines_are_trained_once_and_shared(shop, hard_model, soft_model, parts) -> None:
     from mtl_kit import widgets as widgets_module
 

@@ -176,10 +176,11 @@ def move_slider_left(box, label: str, presses: int) -> str:
     return readout.inner_text()
 
 
-def save(image: bytes, directory: Path, name: str) -> Path:
+def save(image: bytes, directory: Path, name: str, docs: bool = True) -> Path:
+    """Save a screenshot; with MTL_KIT_SCREENSHOTS_TO_DOCS=1 also into docs/screenshots/."""
     path = directory / name
     path.write_bytes(image)
-    if os.environ.get("MTL_KIT_SCREENSHOTS_TO_DOCS"):
+    if docs and os.environ.get("MTL_KIT_SCREENSHOTS_TO_DOCS"):
         DOCS_SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         shutil.copy(path, DOCS_SCREENSHOTS / name)
     return path
@@ -231,7 +232,7 @@ def test_hard_sharing_explorer_in_jupyterlab(lab, playwright_chromium,
 
         box.scroll_into_view_if_needed()
         save(box.screenshot(), screenshot_dir, "hard_explorer.png")
-        save(page.screenshot(full_page=True), screenshot_dir, "hard_explorer_page.png")
+        save(page.screenshot(full_page=True), screenshot_dir, "hard_explorer_page.png", docs=False)
     except Exception:
         (screenshot_dir / "failure_hard.png").write_bytes(page.screenshot(full_page=True))
         print(cell_errors(page))
