@@ -153,8 +153,8 @@ def single_task_baselines(
     Results are cached for the same data objects and settings, so several explorers of a
     lesson share one set of baselines.
     """
-    from mtl_kit.models import build_single_task
     from mtl_kit.tasks import as_tasks
+    from mtl_kit.training import train_single_task_baselines
 
     specs = as_tasks(tasks)
     names = [t.name for t in specs]
@@ -165,12 +165,10 @@ def single_task_baselines(
     x, y = _as_xy(train, names, "train")
     xv, yv = _as_xy(val, names, "val")
     xt, yt = _as_xy(test, names, "test")
-    scores = {}
-    for task in specs:
-        model = build_single_task(task, features, seed=seed)
-        model.fit(x, {task.name: y[task.name]}, validation_data=(xv, {task.name: yv[task.name]}),
-                  epochs=epochs, batch_size=batch_size)
-        scores[task.name] = task_scores(model, xt, {task.name: yt[task.name]})[task.name]
+    models = train_single_task_baselines(specs, features, x, y, validation_data=(xv, yv),
+                                         epochs=epochs, batch_size=batch_size, seed=seed)
+    scores = {name: task_scores(model, xt, {name: yt[name]})[name]
+              for name, model in models.items()}
     _BASELINE_CACHE.append((key, (train, val, test), scores))
     return dict(scores)
 
