@@ -3,6 +3,7 @@
 import numpy as np
 import pandas as pd
 import pytest
+from frame_asserts import assert_same_frame
 
 from mtl_kit.data import TASKS, ShopData, make_shop
 from mtl_kit.data.drivers import orthonormal_directions, task_weights
@@ -12,18 +13,6 @@ SMALL = {"n_users": 600, "n_items": 120, "n_impressions": 6_000}
 GRID = (-1.0, -0.5, 0.0, 0.5, 1.0)
 
 
-def assert_same_frame(left: pd.DataFrame, right: pd.DataFrame) -> None:
-    """Like ``pd.testing.assert_frame_equal``, but fast on categoricals (codes + categories)."""
-    assert list(left.columns) == list(right.columns)
-    assert left.index.equals(right.index)
-    for column in left.columns:
-        a, b = left[column], right[column]
-        if isinstance(a.dtype, pd.CategoricalDtype):
-            assert isinstance(b.dtype, pd.CategoricalDtype), column
-            assert list(a.cat.categories) == list(b.cat.categories), column
-            np.testing.assert_array_equal(a.cat.codes.to_numpy(), b.cat.codes.to_numpy(), column)
-        else:
-            pd.testing.assert_series_equal(a, b)
 
 
 def _logit(p):
