@@ -24,6 +24,7 @@ import io
 import math
 import time
 import zlib
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -176,8 +177,14 @@ class LossFigure:
         self._lines: dict[tuple[str, str, str], Line2D] = {}
         self._background: Any = None
         self._background_keys: dict[str, tuple[Any, ...]] = {}
-        #: How many times the whole figure was drawn (the rest reused its background).
+        #: Recently drawn panel backgrounds by their layout key (a learner going back to an
+        #: earlier λ or β gets its axes back without drawing them again).
+        self._panel_pixels: OrderedDict[tuple[str, tuple[Any, ...]], np.ndarray] = OrderedDict()
+        self._regions: dict[str, tuple[slice, slice]] = {}
+        #: How many times the whole figure was drawn (the rest reused its background), and
+        #: how many times one panel was drawn again because its limits changed.
         self.full_draws = 0
+        self.panel_draws = 0
         self._setup_axes(title)
         self._note = self.ax.text(
             0.5, 0.5, "", transform=self.ax.transAxes, ha="center", va="center",
@@ -235,6 +242,8 @@ class LossFigure:
         axp.tick_params(axis="y", colors=_PENALTY_COLOR, labelsize=9)
         _style_axes(ax)
         axp.yaxis.set_label_coords(1 + _LABEL_GAP_PX / _width_px(axp), 0.5)
+        for axis in (ax.yaxis, axp.yaxis):  # the ticks _autoscale rounds the limits to
+            axis.set_major_locator(MaxNLocator(nbins=5, steps=list(_NICE_STEPS)))
         for run, alpha in (("previous", PREVIOUS_RUN_ALPHA), ("current", 1.0)):
             (line,) = ax.plot([], [], "-", color=_DISTANCE_COLOR, alpha=alpha, lw=2)
             self._lines[("tower_distance", "train", run)] = line
@@ -301,7 +310,8 @@ class LossFigure:
         draws only the curves, the title and the note on top of it. The axes limits are
         rounded to "nice" values, so consecutive runs usually share them; when a panel's
         limits do change, only that panel is redrawn into the background (e.g. a new β
-        changes the tower-distance panel, not the loss panel).
+        changes the tower-distance panel, not the loss panel), or pasted from the last
+        ``PANEL_CACHE_SIZE`` panels drawn, when it looked like that before.
         """
         canvas = self.figure.canvas
         dynamic = self._dynamic_artists()
@@ -313,11 +323,15 @@ class LossFigure:
             if self._background is None or keys["figure"] != self._background_keys["figure"]:
                 canvas.draw()  # everything once: legend, labels, both panels
                 self.full_draws += 1
+                self._panel_pixels.clear()
+                self._regions = {panel: self._panel_region(panel) for panel in self._panels()}
+                for panel in self._panels():
+                    self._remember_panel(panel, keys[panel])
             else:
                 canvas.restore_region(self._background)
                 changed = [p for p in self._panels() if keys[p] != self._background_keys[p]]
                 for panel in changed:
-                    self._redraw_panel(panel)
+                    self._redraw_panel(panel, keys[panel])
                 if not changed:
                     keys = self._background_keys
             if keys is not self._background_keys:
@@ -354,22 +368,55 @@ class LossFigure:
             )
         return keys
 
-    def _redraw_panel(self, panel: str) -> None:
-        """Paint a panel's area (with its tick labels) blank and draw its axes again."""
+    def _panel_region(self, panel: str) -> tuple[slice, slice]:
+        """The pixel rows and columns of a panel (with its tick labels), above the legend
+        (and, for the soft panel, below its fixed title, which never needs drawing again).
+        Measured after each full draw (``self._regions``): measuring text is slow."""
         canvas = self.figure.canvas
         renderer = canvas.get_renderer()
         width, height = canvas.get_width_height()
         legend_top = self.legend.get_window_extent(renderer).y1
         split = (self.ax.get_window_extent().x1 + 4) if "soft" in self._panels() else width
         x0, x1 = (0, split) if panel == "loss" else (split, width)
+        top = 0  # image rows run from the top
+        if panel == "soft" and not self._soft_title_overlaps(renderer):
+            top = int(math.ceil(height - self._soft_title.get_window_extent(renderer).y0))
+        return slice(top, max(top, int(height - legend_top))), slice(int(x0), int(x1))
+
+    def _soft_title_overlaps(self, renderer: Any) -> bool:
+        """Whether a tick label of the soft panel reaches up into its title's rows."""
+        title_bottom = self._soft_title.get_window_extent(renderer).y0
+        return any(label.get_window_extent(renderer).y1 > title_bottom
+                   for ax in self._panels()["soft"]
+                   for label in ax.yaxis.get_ticklabels() if label.get_text())
+
+    def _remember_panel(self, panel: str, key: tuple[Any, ...]) -> None:
+        rows, columns = self._regions[panel]
+        pixels = np.asarray(self.figure.canvas.buffer_rgba())
+        self._panel_pixels[(panel, key)] = pixels[rows, columns].copy()
+        self._panel_pixels.move_to_end((panel, key))
+        while len(self._panel_pixels) > PANEL_CACHE_SIZE:
+            self._panel_pixels.popitem(last=False)
+
+    def _redraw_panel(self, panel: str, key: tuple[Any, ...]) -> None:
+        """Draw a panel's axes again (or paste them, if it was drawn with this layout)."""
+        canvas = self.figure.canvas
+        rows, columns = self._regions[panel]
         pixels = np.asarray(canvas.buffer_rgba())
+        remembered = self._panel_pixels.get((panel, key))
+        if remembered is not None:
+            pixels[rows, columns] = remembered
+            self._panel_pixels.move_to_end((panel, key))
+            return
         background = (np.array(self.figure.get_facecolor()) * 255).round().astype(np.uint8)
-        rows = slice(0, max(0, int(height - legend_top)))  # image rows run from the top
-        pixels[rows, int(x0):int(x1)] = background
+        pixels[rows, columns] = background  # paint it blank, tick labels included
+        self.panel_draws += 1
+        renderer = canvas.get_renderer()
         for ax in self._panels()[panel]:
             ax.draw(renderer)
-        if panel == "soft":
+        if panel == "soft" and rows.start == 0:
             self._soft_title.draw(renderer)
+        self._remember_panel(panel, key)
 
     @property
     def title(self) -> str:
@@ -383,6 +430,12 @@ class LossFigure:
             for key, line in self._lines.items()
         }
 
+
+#: Tick steps of the linear axes (times a power of ten).
+_NICE_STEPS = (1, 2, 2.5, 5, 10)
+
+#: How many panel backgrounds ``LossFigure.png`` keeps (about 0.5 MB each).
+PANEL_CACHE_SIZE = 16
 
 #: Where the axis labels sit, in pixels from the axes (fixed: Matplotlib would otherwise
 #: measure every tick label at every draw to place them).
@@ -430,7 +483,7 @@ def _autoscale(ax: Axes, log: bool = False, epochs: int | None = None) -> None:
         margin = 0.03 * (high - low)  # curves do not touch the frame
         if margin < 1e-9 * max(1.0, abs(high)):  # a flat line, e.g. a penalty with β = 0
             margin = max(abs(high) * 0.1, 1e-3)
-        ticks = MaxNLocator(nbins=5, steps=[1, 2, 2.5, 5, 10]).tick_values(
+        ticks = MaxNLocator(nbins=5, steps=list(_NICE_STEPS)).tick_values(
             low - margin, high + margin
         )
         limits = (float(ticks[0]), float(ticks[-1]))

@@ -10,9 +10,14 @@ step. A slider that re-trains must not pay it again, so ``MultiTaskNet``:
 * stores every model variable's initial value once (:class:`InitialState`), and ``reset()``
   assigns them back, together with the optimiser's state (its iteration counter, Adam's
   moment estimates …); nothing is rebuilt, so the next ``fit`` reuses the compiled function;
-* runs ``steps_per_execution`` batches per call of the compiled function on JAX and
-  TensorFlow (PyTorch refuses values > 1): the same updates in the same order, less Python
+* on JAX, runs each whole epoch as one compiled call (``mtl_kit.epoch_loop``): Keras' own
+  training step over the same batches in the same order, without the Python between batches;
+* elsewhere, runs ``steps_per_execution`` batches per call of Keras' compiled function
+  (TensorFlow; PyTorch refuses values > 1): the same updates in the same order, less Python
   overhead per batch.
+
+Measured on a 2-core CPU (``benchmarks/bench_retrain.py``): a warm re-train of hard sharing,
+5 epochs on 5,000 rows, takes about 0.08 s; building, compiling and fitting anew about 0.8 s.
 """
 
 from __future__ import annotations
@@ -148,9 +153,7 @@ class InitialState:
     def __init__(self, model: keras.Model, exclude: Sequence = ()):
         excluded = {id(v) for v in exclude}
         self.model_values = [
-            (v, np.array(keras.ops.convert_to_numpy(v.value)))
-            for v in model.weights
-            if id(v) not in excluded
+            (v, _snapshot(v)) for v in model.weights if id(v) not in excluded
         ]
         optimizer = model.optimizer
         self.optimizer_values = []
@@ -158,14 +161,19 @@ class InitialState:
             if not optimizer.built:
                 optimizer.build(model.trainable_variables)
             self.optimizer_values = [
-                (v, np.array(keras.ops.convert_to_numpy(v.value)))
-                for v in optimizer.variables
-                if "learning_rate" not in v.path
+                (v, _snapshot(v)) for v in optimizer.variables if "learning_rate" not in v.path
             ]
 
     def restore(self) -> None:
         for variable, value in self.model_values + self.optimizer_values:
-            variable.assign(value)
+            # a copy: on JAX, Keras' compiled steps donate (free) the buffers a variable holds
+            variable.assign(keras.ops.copy(value))
+
+
+def _snapshot(variable):
+    """A copy of the variable's value as a backend tensor (already on the device, so restoring
+    it is a device-side copy, not a host-to-device transfer per variable)."""
+    return keras.ops.convert_to_tensor(np.array(keras.ops.convert_to_numpy(variable.value)))
 
 
 # --------------------------------------------------------------------------------------------

@@ -267,6 +267,7 @@ def test_the_cached_background_gives_the_same_pixels_as_a_full_draw() -> None:
         cached.update(history, None, title="run")
         png = cached.png()
     assert cached.full_draws == 1  # later updates reused the background
+    assert cached.panel_draws == 1  # the soft panel was drawn for `second` once, then pasted
     cached._background = None  # force a full draw of the same state
     expected = np.asarray(Image.open(io.BytesIO(cached.png())))
     assert cached.full_draws == 2

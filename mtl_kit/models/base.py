@@ -22,7 +22,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from mtl_kit import training
+from mtl_kit import epoch_loop, training
 from mtl_kit.models.layers import FeatureEncoder, as_feature_config
 from mtl_kit.tasks import TaskSpec, as_tasks
 from mtl_kit.weighting import FixedWeights, Weighting
@@ -253,6 +253,10 @@ class MultiTaskNet(keras.Model):
         if self._fresh:  # the first run after build/reset shuffles the same way every time
             keras.utils.set_random_seed(self.seed)
             self._fresh = False
+        if epoch_loop.can_run(self, {"verbose": verbose, **kwargs}):
+            return epoch_loop.fit(self, x, y, validation_data=validation_data,
+                                  epochs=int(epochs), batch_size=int(batch_size),
+                                  verbose=verbose, **kwargs)
         return super().fit(x, y, validation_data=validation_data, epochs=int(epochs),
                            batch_size=int(batch_size), verbose=verbose, **kwargs)
 
