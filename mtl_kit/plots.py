@@ -380,7 +380,7 @@ class LossFigure:
         x0, x1 = (0, split) if panel == "loss" else (split, width)
         top = 0  # image rows run from the top
         if panel == "soft" and not self._soft_title_overlaps(renderer):
-            top = int(math.ceil(height - self._soft_title.get_window_extent(renderer).y0))
+            top = math.ceil(height - self._soft_title.get_window_extent(renderer).y0)
         return slice(top, max(top, int(height - legend_top))), slice(int(x0), int(x1))
 
     def _soft_title_overlaps(self, renderer: Any) -> bool:

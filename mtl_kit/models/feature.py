@@ -124,6 +124,13 @@ class _GatedExperts:
         return layers.Dense(n_experts, activation="softmax", name=name,
                             kernel_initializer=keras.initializers.GlorotUniform(seed=seed))
 
+    def _build_towers(self, tower) -> None:
+        """One tower (Dense+ReLU widths ``tower``) and one output layer per task."""
+        self.towers = [dense_stack(tower, head_seed(self.seed, i), f"{t.name}_tower")
+                       for i, t in enumerate(self.tasks)]
+        self.outputs_ = [output_layer(t, head_seed(self.seed, i) + 9)
+                         for i, t in enumerate(self.tasks)]
+
     @staticmethod
     def _mix(gate_values, expert_outputs):
         stacked = ops.stack(expert_outputs, axis=1)                 # (n, E, units)
@@ -165,10 +172,7 @@ class MMoENet(_GatedExperts, MultiTaskNet):
         self.experts = self._experts(expert_units, self.seed + EXPERT_SEED, "expert", n_experts)
         self.gates = [self._gate(n_experts, self.seed + GATE_SEED + i, f"{t.name}_gate")
                       for i, t in enumerate(self.tasks)]
-        self.towers = [dense_stack(tower, head_seed(self.seed, i), f"{t.name}_tower")
-                       for i, t in enumerate(self.tasks)]
-        self.outputs_ = [output_layer(t, head_seed(self.seed, i) + 9)
-                         for i, t in enumerate(self.tasks)]
+        self._build_towers(tower)
         self._finish_init()
 
     def _gates(self, inputs):
@@ -240,10 +244,7 @@ class PLENet(_GatedExperts, MultiTaskNet):
             if level < n_levels - 1:
                 self.shared_gates.append(self._gate(T * n_task_experts + n_shared_experts,
                                                     gate_base + 99, f"level{level}_shared_gate"))
-        self.towers = [dense_stack(tower, head_seed(self.seed, i), f"{t.name}_tower")
-                       for i, t in enumerate(self.tasks)]
-        self.outputs_ = [output_layer(t, head_seed(self.seed, i) + 9)
-                         for i, t in enumerate(self.tasks)]
+        self._build_towers(tower)
         self._finish_init()
 
     def _levels(self, inputs):
