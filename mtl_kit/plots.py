@@ -23,7 +23,6 @@ from __future__ import annotations
 import io
 import math
 import time
-import zlib
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -36,6 +35,8 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
 
+from mtl_kit.palette import TASK_COLORS, task_color
+
 __all__ = [
     "PREVIOUS_RUN_ALPHA",
     "TASK_COLORS",
@@ -47,19 +48,6 @@ __all__ = [
     "task_names_from_logs",
 ]
 
-#: One colour per task, used by every plot in the course (matplotlib's tab10 hues).
-TASK_COLORS: dict[str, str] = {
-    "click": "#1f77b4",
-    "purchase": "#d62728",
-    "intent": "#2ca02c",
-    "dwell": "#9467bd",
-}
-
-#: Colours for tasks outside the shop (e.g. the MMoE-style ``y1``/``y2``), chosen by name.
-_EXTRA_COLORS: tuple[str, ...] = (
-    "#ff7f0e", "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#7f7f7f",
-)
-
 #: How visible the previous run is behind the current one.
 PREVIOUS_RUN_ALPHA = 0.25
 
@@ -68,15 +56,6 @@ _DISTANCE_COLOR = "#333333"
 _PENALTY_COLOR = "#ff7f0e"
 
 _SPECIAL_KEYS = ("penalty", "tower_distance")
-
-
-def task_color(task: str) -> str:
-    """The colour of ``task``: ``TASK_COLORS[task]``, or a fixed colour picked by its name."""
-    if not isinstance(task, str):
-        raise TypeError(f"task must be a str, got {type(task).__name__}")
-    if task in TASK_COLORS:
-        return TASK_COLORS[task]
-    return _EXTRA_COLORS[zlib.crc32(task.encode("utf-8")) % len(_EXTRA_COLORS)]
 
 
 def task_names_from_logs(keys: Iterable[str]) -> list[str]:

@@ -16,8 +16,8 @@ from matplotlib.figure import Figure
 from mtl_kit.data.features import INTENTS
 from mtl_kit.data.shop import ShopData
 from mtl_kit.data.summary import base_rates
+from mtl_kit.palette import TASK_COLORS
 
-TASK_COLORS = {"click": "#1f77b4", "purchase": "#d62728", "intent": "#2ca02c", "dwell": "#9467bd"}
 INTENT_COLORS = {"browse": "#a1d99b", "purchase": "#41ab5d", "consult": "#005a32"}
 NEUTRAL = "#7f7f7f"
 _TASK_TITLES = {"click": "click rate", "purchase": "purchase rate"}
