@@ -13,8 +13,9 @@ Between clicks the benchmark moves one slider, as a learner does.
 
 Run::
 
-    python benchmarks/bench_explorer_latency.py            # hard and soft sharing
-    python benchmarks/bench_explorer_latency.py --runs 20 --tasks click purchase intent dwell
+    python benchmarks/bench_explorer_latency.py            # every explorer and architecture
+    python benchmarks/bench_explorer_latency.py --kinds hard soft --runs 21
+    python benchmarks/bench_explorer_latency.py --tasks click purchase intent dwell
     python benchmarks/bench_explorer_latency.py --strict   # exit 1 when the target is missed
 """
 
@@ -30,6 +31,9 @@ import mtl_kit  # noqa: F401  (selects JAX before keras is imported)
 
 TARGET_SECONDS = 0.3
 
+#: The hard- and soft-sharing explorers, and the feature-sharing explorer's architectures.
+KINDS = ("hard", "soft", "cross-stitch", "MMoE", "PLE")
+
 
 def _quantile(values: list[float], q: float) -> float:
     ordered = sorted(values)
@@ -43,7 +47,11 @@ def bench(kind: str, tasks: list[str], rows: int, epochs: int, runs: int) -> dic
     from mtl_kit.data import make_shop
     from mtl_kit.models import build_hard_sharing, build_soft_sharing
     from mtl_kit.tasks import shop_tasks
-    from mtl_kit.widgets import hard_sharing_explorer, soft_sharing_explorer
+    from mtl_kit.widgets import (
+        feature_sharing_explorer,
+        hard_sharing_explorer,
+        soft_sharing_explorer,
+    )
 
     # the training part is 70 % of the shop (split by user): size the shop for `rows`
     shop = make_shop(n_users=max(200, rows // 8), n_impressions=int(rows / 0.7), seed=0)
@@ -52,9 +60,12 @@ def bench(kind: str, tasks: list[str], rows: int, epochs: int, runs: int) -> dic
     if kind == "hard":
         model = build_hard_sharing(specs, shop.features, seed=0)
         explorer = hard_sharing_explorer(model, train, val, test, epochs=epochs, baselines=None)
-    else:
+    elif kind == "soft":
         model = build_soft_sharing(specs, shop.features, beta=1e-3, seed=0)
         explorer = soft_sharing_explorer(model, train, val, test, epochs=epochs, baselines=None)
+    else:  # a feature-based architecture, through the feature-sharing explorer
+        explorer = feature_sharing_explorer(specs, shop.features, train, val, test,
+                                            architectures=[kind], epochs=epochs, baselines=None)
 
     start = time.perf_counter()
     explorer.train_button.click()
@@ -100,7 +111,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--runs", type=int, default=11, help="warm runs to time")
     parser.add_argument("--tasks", nargs="+", default=["click", "purchase"])
-    parser.add_argument("--kinds", nargs="+", default=["hard", "soft"], choices=["hard", "soft"])
+    parser.add_argument("--kinds", nargs="+", default=list(KINDS), choices=list(KINDS),
+                        help="explorers to time (default: all)")
     parser.add_argument("--strict", action="store_true", help="exit 1 if a median misses 0.3 s")
     args = parser.parse_args(argv)
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
@@ -114,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
         ok = r["median"] <= TARGET_SECONDS
         missed |= not ok
         print(
-            f"{kind:>4} sharing [{r['backend']}, {r['train_rows']} train rows]: "
+            f"{kind:>12} [{r['backend']}, {r['train_rows']} train rows]: "
             f"cold {r['cold']:.2f} s | warm median {r['median']:.3f} s "
             f"(p90 {r['p90']:.3f}, min {r['min']:.3f}, max {r['max']:.3f}; n={args.runs}) "
             f"{'OK' if ok else 'MISSED'}\n"

@@ -58,9 +58,9 @@ class CrossStitch(layers.Layer):
         self.built = True
 
     def call(self, activations):
-        stacked = ops.stack(activations, axis=1)              # (n, T, units)
-        mixed = ops.einsum("ij,njk->nik", self.alpha, stacked)  # (n, T, units)
-        return [mixed[:, i, :] for i in range(self.n_tasks)]
+        alpha = self.alpha
+        return [sum(alpha[i, j] * h_j for j, h_j in enumerate(activations))
+                for i in range(self.n_tasks)]
 
     def get_config(self):
         config = super().get_config()
