@@ -262,6 +262,11 @@ def test_soft_and_feature_explorers_in_jupyterlab(lab, playwright_chromium,
         feature.scroll_into_view_if_needed()
         press_train(feature)
         feature.locator("button", has_text="MMoE").click()
+        # wait until the kernel has taken the new architecture (its status line says so):
+        # while the kernel is busy, the front end may hold a widget's new value back and
+        # send a later button click first
+        feature.locator(".widget-html", has_text="Architecture MMoE").first.wait_for(
+            timeout=TRAIN_TIMEOUT_MS)
         press_train(feature, expect="MMoE")
         no_tracebacks(page)
         save(feature.screenshot(), screenshot_dir, "feature_explorer.png")
