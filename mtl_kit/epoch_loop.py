@@ -15,7 +15,8 @@ On JAX, ``MultiTaskNet.fit`` therefore runs every epoch as *one* compiled functi
 trackers), run on the same batches in the same order, so a run gives the numbers Keras' ``fit``
 gives up to float rounding; only the Python around the step is gone. The data is copied to the
 device once per ``fit``; the compiled epoch is kept and reused by the next ``fit`` with the same
-shapes (that is what makes ``retrain`` fast). Validation runs ``test_step`` the same way.
+shapes (that is what makes ``retrain`` fast; a new data size or batch size compiles a new
+version once). Validation runs ``test_step`` the same way.
 
 Callbacks get what Keras gives them per epoch (``on_epoch_begin/end`` with the logs,
 ``on_train_begin/end``, ``model.stop_training``); the model's variables hold the current weights
@@ -35,6 +36,10 @@ import numpy as np
 #: ``fit`` arguments the lean loop understands (anything else: Keras' own ``fit``).
 SUPPORTED_FIT_ARGUMENTS = frozenset({"callbacks", "shuffle", "verbose"})
 
+#: Data larger than this stays on the host and goes through Keras' ``fit`` batch by batch
+#: (the lean loop copies the whole training and validation data to the device once).
+MAX_DATA_BYTES = 512 * 2**20
+
 #: Callback hooks Keras calls per batch; a callback that defines one needs Keras' ``fit``.
 _BATCH_HOOKS = (
     "on_batch_begin", "on_batch_end",
@@ -43,9 +48,12 @@ _BATCH_HOOKS = (
 )
 
 
-def can_run(model: keras.Model, fit_kwargs: Mapping[str, Any]) -> bool:
-    """True when ``fit(**fit_kwargs)`` can take the lean loop (JAX, plain arguments)."""
+def can_run(model: keras.Model, fit_kwargs: Mapping[str, Any], data: Any = None) -> bool:
+    """True when ``fit(**fit_kwargs)`` can take the lean loop (JAX, plain arguments, and the
+    arrays in ``data`` — any nesting of dicts, lists and tuples — under ``MAX_DATA_BYTES``)."""
     if keras.backend.backend() != "jax" or model.run_eagerly or not model.jit_compile:
+        return False
+    if data is not None and _nbytes(data) > MAX_DATA_BYTES:
         return False
     if keras.distribution.distribution() is not None:
         return False
@@ -61,6 +69,14 @@ def can_run(model: keras.Model, fit_kwargs: Mapping[str, Any]) -> bool:
     if isinstance(callbacks, keras.callbacks.CallbackList):
         return False
     return all(_epoch_level(callback) for callback in callbacks)
+
+
+def _nbytes(data: Any) -> int:
+    if isinstance(data, Mapping):
+        return sum(_nbytes(v) for v in data.values())
+    if isinstance(data, (list, tuple)):
+        return sum(_nbytes(v) for v in data)
+    return int(getattr(data, "nbytes", 0))
 
 
 def _epoch_level(callback) -> bool:

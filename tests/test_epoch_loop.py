@@ -114,6 +114,9 @@ def test_falls_back_to_keras_fit_for_what_it_does_not_do(data):
                    {"validation_split": 0.2}):
         assert not epoch_loop.can_run(model, kwargs), kwargs
     x, y, _, _ = data
+    assert epoch_loop.can_run(model, {}, (x, y))
+    huge = np.broadcast_to(np.float32(0), (epoch_loop.MAX_DATA_BYTES,))  # 2 GB, not allocated
+    assert not epoch_loop.can_run(model, {}, (x, {"click": huge}))
     batches = []
 
     class Count(keras.callbacks.Callback):

@@ -253,7 +253,7 @@ class MultiTaskNet(keras.Model):
         if self._fresh:  # the first run after build/reset shuffles the same way every time
             keras.utils.set_random_seed(self.seed)
             self._fresh = False
-        if epoch_loop.can_run(self, {"verbose": verbose, **kwargs}):
+        if epoch_loop.can_run(self, {"verbose": verbose, **kwargs}, (x, y, validation_data)):
             return epoch_loop.fit(self, x, y, validation_data=validation_data,
                                   epochs=int(epochs), batch_size=int(batch_size),
                                   verbose=verbose, **kwargs)
