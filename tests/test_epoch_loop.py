@@ -143,6 +143,16 @@ def test_mixing_both_loops_and_reset_stays_reproducible(data):
     np.testing.assert_allclose(again, first, rtol=1e-6)
 
 
+def test_empty_data_is_refused_before_training(data):
+    x, y, _, _ = data
+    model = build_hard_sharing(TASKS, FEATURES, seed=0)
+    empty = ({k: v[:0] for k, v in x.items()}, {k: v[:0] for k, v in y.items()})
+    with pytest.raises(ValueError, match="x has no rows"):
+        model.fit(*empty)
+    with pytest.raises(ValueError, match="validation_data x has no rows"):
+        model.fit(x, y, validation_data=empty)
+
+
 def test_other_backends_use_keras_fit():
     model = build_hard_sharing(shop_tasks(("click",)), FEATURES, seed=0)
     assert epoch_loop.can_run(model, {}) == (keras.backend.backend() == "jax")

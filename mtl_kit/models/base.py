@@ -220,6 +220,8 @@ class MultiTaskNet(keras.Model):
         x, n_rows = training.prepare_inputs(self.feature_config, x, argument)
         if y is None:
             return x, None
+        if n_rows == 0:
+            raise ValueError(f"{argument} has no rows: training and evaluating need at least one")
         label_argument = "y" if argument == "x" else argument.replace("x", "y")
         return x, training.prepare_labels(self._task_specs, y, n_rows, label_argument)
 
