@@ -133,8 +133,8 @@ class _GatedExperts:
 
     @staticmethod
     def _mix(gate_values, expert_outputs):
-        stacked = ops.stack(expert_outputs, axis=1)                 # (n, E, units)
-        return ops.sum(ops.expand_dims(gate_values, -1) * stacked, axis=1)
+        """z = Σ_e g_e f_e: each expert's output (n, units) times its gate value (n, 1)."""
+        return sum(gate_values[:, e:e + 1] * f_e for e, f_e in enumerate(expert_outputs))
 
     def gate_weights(self, x, batch_size: int = 4096) -> dict[str, np.ndarray]:
         """Each task's gate weights for a batch: ``{task: (n, n_experts)}``, rows sum to 1."""
