@@ -197,6 +197,20 @@ def no_tracebacks(page) -> None:
     assert not errors, f"a cell raised an error:\n{errors}"
 
 
+@contextlib.contextmanager
+def browser_page(browser, screenshot_dir, failure_name: str):
+    """A new page; if the test fails, a full-page screenshot and the cells' errors first."""
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    try:
+        yield page
+    except Exception:
+        (screenshot_dir / failure_name).write_bytes(page.screenshot(full_page=True))
+        print(cell_errors(page))
+        raise
+    finally:
+        page.close()
+
+
 def test_hard_sharing_explorer_in_jupyterlab(lab, playwright_chromium,
                                              screenshot_dir) -> None:
     start = time.monotonic()
@@ -207,8 +221,7 @@ def test_hard_sharing_explorer_in_jupyterlab(lab, playwright_chromium,
     else:
         name = "hard_sharing_explorer.ipynb"
         write_notebook(lab.root / name, [SETUP_CELL, EXPLORER_CELL])
-    page = playwright_chromium.new_page(viewport={"width": 1400, "height": 1000})
-    try:
+    with browser_page(playwright_chromium, screenshot_dir, "failure_hard.png") as page:
         open_and_run_all(page, lab, name)
         box = explorer_box(page, "Hard parameter sharing")
         print(f"\n{name}: explorer shown after {time.monotonic() - start:.1f} s")
@@ -233,12 +246,6 @@ def test_hard_sharing_explorer_in_jupyterlab(lab, playwright_chromium,
         box.scroll_into_view_if_needed()
         save(box.screenshot(), screenshot_dir, "hard_explorer.png")
         save(page.screenshot(full_page=True), screenshot_dir, "hard_explorer_page.png", docs=False)
-    except Exception:
-        (screenshot_dir / "failure_hard.png").write_bytes(page.screenshot(full_page=True))
-        print(cell_errors(page))
-        raise
-    finally:
-        page.close()
     print(f"browser test (hard explorer) took {time.monotonic() - start:.1f} s")
 
 
@@ -247,8 +254,7 @@ def test_soft_and_feature_explorers_in_jupyterlab(lab, playwright_chromium,
     start = time.monotonic()
     name = "soft_and_feature_explorers.ipynb"
     write_notebook(lab.root / name, SOFT_AND_FEATURE_CELLS)
-    page = playwright_chromium.new_page(viewport={"width": 1400, "height": 1000})
-    try:
+    with browser_page(playwright_chromium, screenshot_dir, "failure_soft_feature.png") as page:
         open_and_run_all(page, lab, name)
         soft = explorer_box(page, "Soft parameter sharing")
         press_train(soft)
@@ -270,10 +276,4 @@ def test_soft_and_feature_explorers_in_jupyterlab(lab, playwright_chromium,
         press_train(feature, expect="MMoE")
         no_tracebacks(page)
         save(feature.screenshot(), screenshot_dir, "feature_explorer.png")
-    except Exception:
-        (screenshot_dir / "failure_soft_feature.png").write_bytes(page.screenshot(full_page=True))
-        print(cell_errors(page))
-        raise
-    finally:
-        page.close()
     print(f"browser test (soft + feature explorers) took {time.monotonic() - start:.1f} s")
