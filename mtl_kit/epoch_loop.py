@@ -128,48 +128,45 @@ class EpochLoop:
 
     # -- the compiled parts -----------------------------------------------------------------
     def _run_epoch(self, state, data, order, batch_size: int):
-        import jax
-
         model = self.model
         state = (*state[:3], list(self.fresh_metrics))  # the trackers restart every epoch
-        n_full = order.shape[0] // batch_size
 
         def step(state, rows):
             logs, state = model.train_step(state, _take(data, rows))
             return state, logs
 
-        logs = None
-        if n_full:
-            full = order[: n_full * batch_size].reshape(n_full, batch_size)
-            state, logs = jax.lax.scan(step, state, full)
-            logs = jax.tree_util.tree_map(lambda values: values[-1], logs)
-        if order.shape[0] > n_full * batch_size:
-            state, logs = step(state, order[n_full * batch_size:])
-        return state, logs
+        return _over_batches(step, state, order, batch_size)
 
     def _evaluate(self, state, data, batch_size: int):
         import jax
 
         model = self.model
         trainable, non_trainable, _, _ = state
-        test_state = (trainable, non_trainable, list(self.fresh_metrics))
-        n = _rows(data)
-        n_full = n // batch_size
 
-        def step(test_state, start):
-            rows = start + jax.numpy.arange(batch_size)
+        def step(test_state, rows):
             logs, test_state = model.test_step(test_state, _take(data, rows))
             return test_state, logs
 
-        logs = None
-        if n_full:
-            starts = jax.numpy.arange(n_full) * batch_size
-            test_state, logs = jax.lax.scan(step, test_state, starts)
-            logs = jax.tree_util.tree_map(lambda values: values[-1], logs)
-        if n > n_full * batch_size:
-            rows = jax.numpy.arange(n_full * batch_size, n)
-            logs, test_state = model.test_step(test_state, _take(data, rows))
+        in_order = jax.numpy.arange(_rows(data))
+        _, logs = _over_batches(step, (trainable, non_trainable, list(self.fresh_metrics)),
+                                in_order, batch_size)
         return logs
+
+
+def _over_batches(step, state, order, batch_size: int):
+    """``state, logs = step(state, rows)`` for each batch of ``order``: the full batches in one
+    ``jax.lax.scan``, then the short last one. Returns the final state and the last logs."""
+    import jax
+
+    n_full = order.shape[0] // batch_size
+    logs = None
+    if n_full:
+        full = order[: n_full * batch_size].reshape(n_full, batch_size)
+        state, logs = jax.lax.scan(step, state, full)
+        logs = jax.tree_util.tree_map(lambda values: values[-1], logs)
+    if order.shape[0] > n_full * batch_size:
+        state, logs = step(state, order[n_full * batch_size:])
+    return state, logs
 
 
 def _take(data, rows):
