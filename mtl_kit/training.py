@@ -164,6 +164,11 @@ class InitialState:
                 (v, _snapshot(v)) for v in optimizer.variables if "learning_rate" not in v.path
             ]
 
+    def replace(self, variables: Sequence, values: Sequence) -> None:
+        """Store new initial values for some model variables (``MultiTaskNet.reseed``)."""
+        new = {id(v): _snapshot_array(value) for v, value in zip(variables, values, strict=True)}
+        self.model_values = [(v, new.get(id(v), old)) for v, old in self.model_values]
+
     def restore(self) -> None:
         for variable, value in self.model_values + self.optimizer_values:
             # a copy: on JAX, Keras' compiled steps donate (free) the buffers a variable holds
@@ -173,7 +178,11 @@ class InitialState:
 def _snapshot(variable):
     """A copy of the variable's value as a backend tensor (already on the device, so restoring
     it is a device-side copy, not a host-to-device transfer per variable)."""
-    return keras.ops.convert_to_tensor(np.array(keras.ops.convert_to_numpy(variable.value)))
+    return _snapshot_array(keras.ops.convert_to_numpy(variable.value))
+
+
+def _snapshot_array(value):
+    return keras.ops.convert_to_tensor(np.array(value))
 
 
 # --------------------------------------------------------------------------------------------

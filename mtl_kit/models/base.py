@@ -282,6 +282,40 @@ class MultiTaskNet(keras.Model):
             metric.reset_state()
         self._fresh = True
 
+    def seed_weights(self, seed: int) -> list[np.ndarray]:
+        """The initial trainable weights ``build_*(…, seed=seed)`` would give this model.
+
+        A model's only randomness is its seeded initialisers, so a fresh, uncompiled copy built
+        from this model's config with another seed holds exactly those weights; they are
+        returned in ``trainable_variables`` order (nothing of this model changes).
+        """
+        _check_int("seed", seed, 0)
+        fresh = type(self).from_config({**self.get_config(), "seed": int(seed)})
+        values = [np.array(keras.ops.convert_to_numpy(v.value))
+                  for v in fresh.trainable_variables]
+        shapes = [tuple(v.shape) for v in self.trainable_variables]
+        if [tuple(v.shape) for v in values] != shapes:
+            raise RuntimeError(f"{type(self).__name__}.from_config built other variables; "
+                               f"reseed needs the same architecture")
+        return values
+
+    def reseed(self, seed: int) -> None:
+        """Start again from seed ``seed``'s initial weights, without a rebuild or recompile.
+
+        Afterwards the model is what ``build_*(…, seed=seed)`` returns (same initial weights,
+        fresh optimiser state, and the next ``fit`` shuffles with ``seed``), but the compiled
+        training step is reused: repeating an experiment over seeds costs one compile.
+        λ, β and the input normalisation (adapted on the training data) are kept.
+        """
+        values = self.seed_weights(seed)
+        if self._initial_state is None:
+            for variable, value in zip(self.trainable_variables, values, strict=True):
+                variable.assign(value)
+        else:
+            self._initial_state.replace(self.trainable_variables, values)
+        self.seed = int(seed)
+        self.reset()
+
     def retrain(self, x, y, **fit_kwargs):
         """``reset()`` then ``fit(x, y, **fit_kwargs)``: the fast path behind the sliders."""
         self.reset()
