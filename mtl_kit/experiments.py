@@ -45,7 +45,14 @@ import keras
 import numpy as np
 import pandas as pd
 
-from mtl_kit.intervals import Estimate, check_confidence, check_metric, metric_interval
+from mtl_kit.intervals import (
+    Estimate,
+    check_confidence,
+    check_metric,
+    influence,
+    metric_interval,
+    seed_interval,
+)
 from mtl_kit.metrics import evaluate_tasks
 from mtl_kit.tasks import HIGHER_IS_BETTER, TaskSpec, as_tasks
 
@@ -289,6 +296,35 @@ class Comparison:
                                self.users, confidence or self.confidence,
                                reference=self.predictions(reference, task))
 
+    def delta_m(self, model: str, reference: str | None = None,
+                confidence: float | None = None) -> Estimate:
+        """Δm = 100 % · (1/T) Σ_t s_t (M_t − B_t) / B_t over the model's tasks (each task's
+        primary metric; s_t = +1 if higher is better), per seed, with its interval.
+
+        The interval uses the same per-row influences as ``difference``, carried through the
+        ratio by the delta method: ψ_Δm = 100/T Σ_t s_t (ψ_M,t / B_t − M_t ψ_B,t / B_t²).
+        """
+        reference = self._check_model(reference or self.reference, "reference")
+        specs = self._tasks_of(model)
+        values, psis = [], []
+        for k in range(len(self.seeds)):
+            total, psi = 0.0, np.zeros(self.users.size)
+            for spec in specs:
+                metric = spec.primary_metric
+                sign = 1.0 if HIGHER_IS_BETTER[metric] else -1.0
+                m, psi_m = influence(metric, spec.kind, self.y_true[spec.name],
+                                     self.predictions(model, spec.name)[k])
+                b, psi_b = influence(metric, spec.kind, self.y_true[spec.name],
+                                     self.predictions(reference, spec.name)[k])
+                if b == 0:
+                    raise ValueError(f"Δm needs a non-zero baseline; {reference} has "
+                                     f"{metric} = 0 on {spec.name!r}")
+                total += sign * (m - b) / b
+                psi += sign * (psi_m / b - m * psi_b / b**2)
+            values.append(100.0 * total / len(specs))
+            psis.append(100.0 * psi / len(specs))
+        return seed_interval(values, np.stack(psis), self.users, confidence or self.confidence)
+
     def _metrics_of(self, spec: TaskSpec, metrics) -> list[str]:
         if metrics is None:
             return [spec.primary_metric]
@@ -421,7 +457,9 @@ def compare(models: Mapping[str, Builder], data, *, seeds=5, split: str = "val",
     if reference is not None and reference != SINGLE_TASK and reference not in models:
         raise ValueError(f"reference must be {SINGLE_TASK!r}, None or one of {list(models)}, "
                          f"got {reference!r}")
-    plan = plan or TrainingPlan()
+    plan = TrainingPlan() if plan is None else plan
+    if not isinstance(plan, TrainingPlan):
+        raise TypeError(f"plan must be a TrainingPlan, got {type(plan).__name__}")
     tasks = as_tasks(data.tasks)
     y_true = data.split_arrays(split)[1]
     for spec in tasks:

@@ -1,0 +1,577 @@
+"""What an explorer does when Train is pressed, without any widget: settings → K seeds → evidence.
+
+An explorer (``mtl_kit.widgets``) is a view on an :class:`ExplorerLogic`. One Train click:
+
+1. checks the settings (λ per task, β for soft sharing, the architecture for feature sharing);
+2. trains the model once per seed (K = 5 by default), each seed from its own initial weights
+   (``MultiTaskNet.reseed``: exactly what ``build_*(…, seed=k)`` gives), a fixed number of
+   epochs each, through ``mtl_kit.seed_runs.fit_seeds`` (all seeds at once on JAX) when that
+   module is there, else one seed after the other;
+3. scores the runs on the **validation** split with the lessons' own scoring path: a
+   :class:`mtl_kit.experiments.Comparison` of this run, the previous run and the course's
+   single-task baselines (``mtl_kit.experiments.single_task_runs``: one model per task and
+   seed, early-stopped, cached on disk, the very runs the lessons compare with).
+
+The result, an :class:`ExplorerRun`, holds per seed the loss history and the validation
+predictions; ``ExplorerRun.curves()`` gives each logged loss's mean over the seeds and its
+band (the lowest and highest seed: with 5 seeds, the whole spread). ``ExplorerLogic.table``
+gives per task the mean with its 95 % interval (over validation users and seeds), the paired
+difference to single-task with its interval and verdict, and the paired difference to the
+previous run. The test split is never touched here: it is for a lesson's final numbers.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from mtl_kit.experiments import (
+    SINGLE_TASK,
+    Comparison,
+    SeedRun,
+    TrainingPlan,
+    check_seeds,
+    single_task_runs,
+)
+
+#: Defaults of every explorer: K seeds per click, epochs and batch size per seed.
+DEFAULT_SEEDS = 5
+DEFAULT_EPOCHS = 5
+DEFAULT_BATCH_SIZE = 512
+DEFAULT_LAMBDA_MAX = 2.0
+
+#: β values of the soft-sharing slider: 0 (independent towers) then a log scale.
+DEFAULT_BETAS: tuple[float, ...] = (0.0, 1e-4, 1e-3, 1e-2, 1e-1, 1.0, 10.0)
+
+#: Feature-based explorer: label shown -> builder name in ``mtl_kit.models``.
+ARCHITECTURES: dict[str, str] = {
+    "hard": "build_hard_sharing",
+    "cross-stitch": "build_cross_stitch",
+    "MMoE": "build_mmoe",
+    "PLE": "build_ple",
+}
+
+#: The explorers' kinds.
+KINDS = ("hard", "soft", "feature")
+
+#: Names of the runs in an explorer's Comparison.
+THIS_RUN = "this run"
+PREVIOUS_RUN = "previous run"
+
+#: How the single-task reference is trained: as the lessons' ``compare`` trains it.
+REFERENCE_PLAN = TrainingPlan()
+
+
+# --------------------------------------------------------------------------------------------
+# Argument checks (all before any training)
+# --------------------------------------------------------------------------------------------
+def check_int(name: str, value: Any, minimum: int = 1) -> int:
+    """An int >= ``minimum`` (bools refused), else TypeError / ValueError naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be an int >= {minimum}, got {value!r}")
+    if value < minimum:
+        raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def check_data(data: Any, argument: str = "data") -> Any:
+    """A ``CourseData`` (or anything with its arrays, ``users`` and ``tasks``)."""
+    needs = ("x_train", "y_train", "x_val", "y_val", "users", "tasks", "features")
+    missing = [name for name in needs if not hasattr(data, name)]
+    if missing:
+        raise TypeError(
+            f"{argument} must be a CourseData from mtl_kit.course.course_data(tasks), "
+            f"got {type(data).__name__} (it has no {', '.join(missing)})"
+        )
+    return data
+
+
+def check_lambda_max(lambda_max: Any) -> float:
+    if isinstance(lambda_max, bool) or not isinstance(lambda_max, (int, float, np.floating)) \
+            or not 0 < lambda_max < math.inf:
+        raise ValueError(f"lambda_max must be a finite number > 0, got {lambda_max!r}")
+    return float(lambda_max)
+
+
+def check_betas(betas: Any) -> tuple[float, ...]:
+    try:
+        values = [float(b) for b in betas]
+    except (TypeError, ValueError):
+        raise TypeError(f"betas must be a sequence of numbers >= 0, got {betas!r}") from None
+    if not values or any(not 0 <= b < math.inf for b in values) or values != sorted(set(values)):
+        raise ValueError(f"betas must be increasing, distinct, finite numbers >= 0, got {values}")
+    return tuple(values)
+
+
+def check_model(model: Any, needs: Sequence[str], argument: str = "model") -> Any:
+    missing = [name for name in needs if not hasattr(model, name)]
+    if missing:
+        raise TypeError(
+            f"{argument} must be a compiled mtl_kit MultiTaskNet (from mtl_kit.models.build_*); "
+            f"{type(model).__name__} has no {', '.join(missing)}"
+        )
+    return model
+
+
+def check_lambdas(lambdas: Any, names: Sequence[str], lambda_max: float) -> dict[str, float]:
+    """``{task: λ}`` with every λ a number in [0, lambda_max] and every task known."""
+    if not isinstance(lambdas, Mapping):
+        raise TypeError(f"lambdas must be a dict {{task: λ}}, got {type(lambdas).__name__}")
+    checked = {}
+    for name, value in lambdas.items():
+        if name not in names:
+            raise ValueError(f"lambdas has an unknown task {name!r}; the tasks are {list(names)}")
+        if isinstance(value, bool):
+            raise TypeError(f"λ for {name} must be a number, got {value!r}")
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            raise TypeError(f"λ for {name} must be a number, got {value!r}") from None
+        if not 0.0 <= number <= lambda_max:
+            raise ValueError(f"λ for {name} must be between 0 and {lambda_max:g}, got {value!r}")
+        checked[name] = number
+    return checked
+
+
+def format_beta(beta: float) -> str:
+    return "0" if beta == 0 else f"{beta:g}"
+
+
+def check_beta_choice(beta: Any, betas: Sequence[float]) -> float:
+    """One of the slider's β values (compared with a relative tolerance)."""
+    if isinstance(beta, bool):
+        raise TypeError(f"beta must be a number, got {beta!r}")
+    try:
+        value = float(beta)
+    except (TypeError, ValueError):
+        raise TypeError(f"beta must be a number, got {beta!r}") from None
+    for choice in betas:
+        if math.isclose(value, choice, rel_tol=1e-9, abs_tol=0.0):
+            return choice
+    allowed = ", ".join(format_beta(b) for b in betas)
+    raise ValueError(f"beta must be one of the slider's values {allowed}, got {beta!r}")
+
+
+# --------------------------------------------------------------------------------------------
+# Training K seeds
+# --------------------------------------------------------------------------------------------
+def _fit_seeds_sequential(model: Any, seeds: Sequence[int], x: Any, y: Any, *, epochs: int,
+                          batch_size: int, validation_data: Any,
+                          on_seed: Callable[[list[dict[str, list[float]]]], None] | None,
+                          ) -> tuple[list[dict[str, list[float]]], Callable[[Any], list]]:
+    """One seed after the other (``reseed`` then ``fit``); keeps each seed's weights."""
+    import keras
+
+    histories, weights = [], []
+    for seed in seeds:
+        model.reseed(seed)
+        history = model.fit(x, y, validation_data=validation_data, epochs=epochs,
+                            batch_size=batch_size)
+        histories.append({k: [float(v) for v in vs] for k, vs in history.history.items()})
+        weights.append([keras.ops.copy(v.value) for v in model.trainable_variables])
+        if on_seed is not None:
+            on_seed(histories)
+        if not _finite_history(histories[-1]):
+            break  # a diverged seed: no point training the others
+
+    def predict(x_eval: Any) -> list[dict[str, np.ndarray]]:
+        out = []
+        for values in weights:
+            for variable, value in zip(model.trainable_variables, values, strict=True):
+                variable.assign(value)
+            out.append(model.predict_tasks(x_eval))
+        return out
+
+    return histories, predict
+
+
+def _seed_runs_module() -> Any:
+    try:
+        from mtl_kit import seed_runs
+    except ImportError:
+        return None
+    return seed_runs if hasattr(seed_runs, "fit_seeds") else None
+
+
+def fit_k_seeds(model: Any, seeds: Sequence[int], x: Any, y: Any, *, epochs: int,
+                batch_size: int, validation_data: Any,
+                on_seed: Callable[[list[dict[str, list[float]]]], None] | None = None,
+                ) -> tuple[list[dict[str, list[float]]], Callable[[Any], list]]:
+    """Train ``model`` once per seed; ``(histories, predict)`` with ``predict(x)`` giving one
+    ``{task: predictions}`` per seed, in the order of ``seeds``.
+
+    Uses ``mtl_kit.seed_runs.fit_seeds`` when it exists, else a sequential loop that calls
+    ``on_seed(histories so far)`` after every seed (for a live figure).
+    """
+    module = _seed_runs_module()
+    if module is None:
+        return _fit_seeds_sequential(model, seeds, x, y, epochs=epochs, batch_size=batch_size,
+                                     validation_data=validation_data, on_seed=on_seed)
+    runs = module.fit_seeds(model, list(seeds), x, y, epochs=epochs, batch_size=batch_size,
+                            validation_data=validation_data)
+    raw = runs.histories
+    if isinstance(raw, Mapping):
+        raw = [raw[seed] for seed in seeds]
+    histories = [{k: [float(v) for v in vs] for k, vs in dict(getattr(h, "history", h)).items()}
+                 for h in raw]
+    if on_seed is not None:
+        on_seed(histories)
+
+    def predict(x_eval: Any) -> list[dict[str, np.ndarray]]:
+        out = runs.predict(x_eval)
+        if isinstance(out, Mapping):
+            return [out[seed] for seed in seeds]
+        return list(out)
+
+    return histories, predict
+
+
+def _finite_history(history: Mapping[str, Sequence[float]]) -> bool:
+    return all(math.isfinite(v) for key, values in history.items() if key.endswith("loss")
+               for v in values)
+
+
+def history_bands(histories: Sequence[Mapping[str, Sequence[float]]],
+                  ) -> dict[str, tuple[list[float], list[float], list[float]]]:
+    """``{log key: (mean, low, high)}`` per epoch over the seeds (band: min–max over seeds).
+
+    Epochs that not every seed reached (a stopped run) use the seeds that did.
+    """
+    keys = [k for k in histories[0]] if histories else []
+    out = {}
+    for key in keys:
+        series = [list(h.get(key, ())) for h in histories]
+        length = max(len(s) for s in series)
+        mean, low, high = [], [], []
+        for epoch in range(length):
+            values = np.array([s[epoch] for s in series if len(s) > epoch], dtype="float64")
+            finite = values[np.isfinite(values)]
+            if finite.size == 0 or finite.size < values.size:
+                mean.append(math.nan)
+                low.append(math.nan)
+                high.append(math.nan)
+                continue
+            mean.append(float(finite.mean()))
+            low.append(float(finite.min()))
+            high.append(float(finite.max()))
+        out[key] = (mean, low, high)
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# Settings and runs
+# --------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Settings:
+    """What a learner chose: λ per task, β (soft sharing), the architecture (feature sharing)."""
+
+    lambdas: Mapping[str, float]
+    beta: float | None = None
+    architecture: str | None = None
+
+    def label(self) -> str:
+        parts = []
+        if self.architecture is not None:
+            parts.append(self.architecture)
+        parts.append(", ".join(f"λ {n}={v:g}" for n, v in self.lambdas.items()))
+        if self.beta is not None:
+            parts.append(f"β={format_beta(self.beta)}")
+        return "; ".join(parts)
+
+
+@dataclass
+class ExplorerRun:
+    """One Train click: K seeds' histories and validation predictions, and how long it took."""
+
+    settings: Settings
+    seeds: tuple[int, ...]
+    histories: list[dict[str, list[float]]]
+    predictions: list[dict[str, np.ndarray]]
+    epochs: int
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def diverged(self) -> bool:
+        """True when a loss of some seed became NaN or infinite (or a prediction did)."""
+        if len(self.histories) < len(self.seeds):
+            return True
+        if not all(_finite_history(h) for h in self.histories):
+            return True
+        return not all(np.isfinite(np.asarray(p, dtype="float64")).all()
+                       for seed in self.predictions for p in seed.values())
+
+    def diverged_at(self) -> int | None:
+        """The first epoch at which some seed's loss was not finite (1-based), or None."""
+        epochs = []
+        for history in self.histories:
+            for key, values in history.items():
+                if key.endswith("loss"):
+                    bad = [i for i, v in enumerate(values) if not math.isfinite(v)]
+                    if bad:
+                        epochs.append(bad[0] + 1)
+        return min(epochs) if epochs else None
+
+    def curves(self) -> dict[str, tuple[list[float], list[float], list[float]]]:
+        """``{log key: (mean, low, high)}`` per epoch over the seeds (band: min–max)."""
+        return history_bands(self.histories)
+
+    def mean_history(self) -> dict[str, list[float]]:
+        return {key: mean for key, (mean, _, _) in self.curves().items()}
+
+    def seed_runs(self) -> list[SeedRun]:
+        """As ``mtl_kit.experiments.SeedRun`` objects (validation predictions only)."""
+        return [SeedRun(history, self.epochs, {"val": predictions})
+                for history, predictions in zip(self.histories, self.predictions, strict=True)]
+
+
+# --------------------------------------------------------------------------------------------
+# The logic behind an explorer
+# --------------------------------------------------------------------------------------------
+class ExplorerLogic:
+    """Settings in, K-seed runs and their validation evidence out (no widgets here).
+
+    Build it with :func:`hard_sharing_logic`, :func:`soft_sharing_logic` or
+    :func:`feature_sharing_logic` (the explorers in ``mtl_kit.widgets`` do).
+    """
+
+    def __init__(self, kind: str, data: Any, *, seeds: Any, epochs: Any, batch_size: Any,
+                 lambda_max: Any = DEFAULT_LAMBDA_MAX, model: Any = None,
+                 betas: Sequence[float] | None = None,
+                 architectures: Sequence[str] | None = None,
+                 build_kwargs: Mapping[str, Mapping[str, Any]] | None = None,
+                 models: Mapping[str, Any] | None = None) -> None:
+        from mtl_kit.tasks import as_tasks
+
+        if kind not in KINDS:
+            raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
+        self.kind = kind
+        self.data = check_data(data)
+        self.seeds = check_seeds(seeds)
+        self.epochs = check_int("epochs", epochs)
+        self.batch_size = check_int("batch_size", batch_size)
+        self.lambda_max = check_lambda_max(lambda_max)
+        self.betas = check_betas(betas) if betas is not None else None
+        self.models: dict[str, Any] = {}
+        self.build_kwargs: dict[str, Mapping[str, Any]] = {}
+        self.architectures: list[str] | None = None
+        if kind == "feature":
+            self.architectures = list(architectures if architectures is not None
+                                      else ARCHITECTURES)
+            unknown = [a for a in self.architectures if a not in ARCHITECTURES]
+            if not self.architectures or unknown:
+                raise ValueError(f"architectures must be a non-empty list out of "
+                                 f"{list(ARCHITECTURES)}, got {self.architectures}")
+            self.build_kwargs = dict(build_kwargs or {})
+            bad = [a for a in self.build_kwargs if a not in ARCHITECTURES]
+            if bad:
+                raise ValueError(f"build_kwargs keys must be out of {list(ARCHITECTURES)}, "
+                                 f"got {bad}")
+            for name, given in dict(models or {}).items():
+                if name not in ARCHITECTURES:
+                    raise ValueError(f"models keys must be out of {list(ARCHITECTURES)}, "
+                                     f"got {name!r}")
+                self.models[name] = check_model(given, ("tasks", "set_loss_weights", "reseed",
+                                                        "predict_tasks"), f"models[{name!r}]")
+            self.tasks = list(as_tasks(data.tasks))
+        else:
+            needs = ["tasks", "set_loss_weights", "reseed", "fit", "predict_tasks"]
+            if kind == "soft":
+                needs.append("set_beta")
+            check_model(model, needs)
+            self.models[kind] = model
+            self.tasks = list(model.tasks)
+        self.task_names = [t.name for t in self.tasks]
+        unlabelled = [n for n in self.task_names
+                      if n not in data.y_train or n not in data.y_val]
+        if unlabelled:
+            raise ValueError(f"data has no labels for the model's tasks {unlabelled}; "
+                             f"build data with course_data({tuple(self.task_names)})")
+        for spec in self.tasks:
+            labels = np.asarray(data.y_val[spec.name], dtype="float64")
+            if spec.kind == "binary" and len(np.unique(labels[~np.isnan(labels)])) < 2:
+                raise ValueError(f"the validation split has no positive (or no negative) label "
+                                 f"for task {spec.name!r}: its AUC is undefined; use more "
+                                 f"impressions")
+        self._reference: list[SeedRun] | None = None
+        self._users = None
+
+    # -- the pieces ---------------------------------------------------------------------------
+    @property
+    def initial_lambdas(self) -> dict[str, float]:
+        model = self.models.get(self.kind)
+        try:
+            weights = dict(model.loss_weights) if model is not None else {}
+        except Exception:
+            weights = {}
+        return {n: float(weights.get(n, 1.0)) for n in self.task_names}
+
+    @property
+    def initial_beta(self) -> float:
+        model = self.models.get(self.kind)
+        return float(getattr(model, "beta", 0.0) or 0.0)
+
+    def settings(self, lambdas: Mapping[str, float], beta: Any = None,
+                 architecture: Any = None) -> Settings:
+        """Checked settings (ValueError / TypeError naming what is wrong and what is allowed)."""
+        checked = check_lambdas(lambdas, self.task_names, self.lambda_max)
+        full = {n: checked.get(n, 1.0) for n in self.task_names}
+        if all(v == 0.0 for v in full.values()):
+            raise ValueError("every λ is 0, so the loss Σ λ_i L_i is 0 and nothing would be "
+                             "learned; raise at least one λ")
+        if self.kind == "soft":
+            assert self.betas is not None
+            beta = check_beta_choice(self.initial_beta if beta is None else beta, self.betas)
+        elif beta is not None:
+            raise TypeError("this explorer has no β (soft_sharing_explorer has)")
+        if self.kind == "feature":
+            assert self.architectures is not None
+            architecture = self.architectures[0] if architecture is None else architecture
+            if architecture not in self.architectures:
+                raise ValueError(f"architecture must be one of {self.architectures}, "
+                                 f"got {architecture!r}")
+        elif architecture is not None:
+            raise TypeError("this explorer has no architecture choice "
+                            "(feature_sharing_explorer has)")
+        return Settings(full, beta, architecture)
+
+    def model_for(self, settings: Settings) -> Any:
+        """The model these settings train (a feature architecture is built on first use)."""
+        name = settings.architecture if self.kind == "feature" else self.kind
+        if name not in self.models:
+            import mtl_kit.models as models_module
+
+            builder = getattr(models_module, ARCHITECTURES[name])
+            self.models[name] = builder(self.tasks, self.data.features, seed=self.seeds[0],
+                                        **self.build_kwargs.get(name, {}))
+        return self.models[name]
+
+    def is_built(self, settings: Settings) -> bool:
+        name = settings.architecture if self.kind == "feature" else self.kind
+        return name in self.models
+
+    def reference_runs(self) -> list[SeedRun]:
+        """The single-task reference per seed (cached on disk; trained once if missing)."""
+        if self._reference is None:
+            per_task = {t.name: single_task_runs(t, self.data, self.seeds, REFERENCE_PLAN)
+                        for t in self.tasks}
+            self._reference = [
+                SeedRun({}, 0, {"val": {n: per_task[n][k].predictions["val"][n]
+                                        for n in per_task}})
+                for k in range(len(self.seeds))]
+        return self._reference
+
+    @property
+    def has_reference(self) -> bool:
+        return self._reference is not None
+
+    # -- a click ------------------------------------------------------------------------------
+    def train(self, settings: Settings,
+              on_seed: Callable[[list[dict[str, list[float]]]], None] | None = None,
+              ) -> ExplorerRun:
+        """Train the K seeds with ``settings``; predictions on the validation split."""
+        start = time.perf_counter()
+        model = self.model_for(settings)
+        model.set_loss_weights(dict(settings.lambdas))
+        if settings.beta is not None:
+            model.set_beta(settings.beta)
+        y_train = {n: self.data.y_train[n] for n in self.task_names}
+        y_val = {n: self.data.y_val[n] for n in self.task_names}
+        histories, predict = fit_k_seeds(
+            model, self.seeds, self.data.x_train, y_train, epochs=self.epochs,
+            batch_size=self.batch_size, validation_data=(self.data.x_val, y_val),
+            on_seed=on_seed)
+        trained = time.perf_counter()
+        predictions = predict(self.data.x_val) if len(histories) == len(self.seeds) else []
+        run = ExplorerRun(settings, self.seeds, histories, predictions, self.epochs)
+        run.timings = {"train": trained - start, "predict": time.perf_counter() - trained}
+        return run
+
+    def comparison(self, run: ExplorerRun, previous: ExplorerRun | None = None) -> Comparison:
+        """This run, the previous one and single-task on validation, as the lessons score."""
+        if self._users is None:
+            self._users = self.data.users("val")
+        runs = {SINGLE_TASK: self.reference_runs(), THIS_RUN: run.seed_runs()}
+        if previous is not None and not previous.diverged and previous.seeds == run.seeds:
+            runs[PREVIOUS_RUN] = previous.seed_runs()
+        y_true = {n: self.data.y_val[n] for n in self.task_names}
+        return Comparison("val", self.seeds, self.tasks, y_true, self._users, runs, SINGLE_TASK)
+
+    def table(self, run: ExplorerRun, previous: ExplorerRun | None = None) -> pd.DataFrame:
+        """Per task: mean [low, high] of this run, of single-task and of the previous run;
+        this − single-task and this − previous, each paired with its interval and verdict.
+        All on the validation split, 95 % intervals over validation users and seeds."""
+        from mtl_kit.experiments import verdict
+        from mtl_kit.tasks import HIGHER_IS_BETTER
+
+        comparison = self.comparison(run, previous)
+        rows = []
+        for spec in self.tasks:
+            name, metric = spec.name, spec.primary_metric
+            this = comparison.estimate(THIS_RUN, name)
+            single = comparison.estimate(SINGLE_TASK, name)
+            diff = comparison.difference(THIS_RUN, name, reference=SINGLE_TASK)
+            row = {"task": name, "metric": metric, "mean": this.mean, "low": this.low,
+                   "high": this.high, "single-task": single.mean,
+                   "vs single-task": diff.mean, "vs single-task low": diff.low,
+                   "vs single-task high": diff.high,
+                   "verdict": verdict(diff, HIGHER_IS_BETTER[metric]),
+                   "previous run": math.nan, "vs previous": math.nan,
+                   "vs previous low": math.nan, "vs previous high": math.nan,
+                   "vs previous verdict": ""}
+            if PREVIOUS_RUN in comparison.runs:
+                before = comparison.difference(THIS_RUN, name, reference=PREVIOUS_RUN)
+                row.update({"previous run": comparison.estimate(PREVIOUS_RUN, name).mean,
+                            "vs previous": before.mean, "vs previous low": before.low,
+                            "vs previous high": before.high,
+                            "vs previous verdict": verdict(before, HIGHER_IS_BETTER[metric])})
+            rows.append(row)
+        return pd.DataFrame(rows).set_index("task")
+
+
+def hard_sharing_logic(model: Any, data: Any, *, seeds: Any = DEFAULT_SEEDS,
+                       epochs: Any = DEFAULT_EPOCHS, batch_size: Any = DEFAULT_BATCH_SIZE,
+                       lambda_max: Any = DEFAULT_LAMBDA_MAX) -> ExplorerLogic:
+    return ExplorerLogic("hard", data, model=model, seeds=seeds, epochs=epochs,
+                         batch_size=batch_size, lambda_max=lambda_max)
+
+
+def soft_sharing_logic(model: Any, data: Any, *, seeds: Any = DEFAULT_SEEDS,
+                       betas: Sequence[float] = DEFAULT_BETAS, epochs: Any = DEFAULT_EPOCHS,
+                       batch_size: Any = DEFAULT_BATCH_SIZE,
+                       lambda_max: Any = DEFAULT_LAMBDA_MAX) -> ExplorerLogic:
+    return ExplorerLogic("soft", data, model=model, seeds=seeds, epochs=epochs,
+                         batch_size=batch_size, lambda_max=lambda_max, betas=betas)
+
+
+def feature_sharing_logic(data: Any, *, seeds: Any = DEFAULT_SEEDS,
+                          architectures: Sequence[str] = tuple(ARCHITECTURES),
+                          build_kwargs: Mapping[str, Mapping[str, Any]] | None = None,
+                          models: Mapping[str, Any] | None = None,
+                          epochs: Any = DEFAULT_EPOCHS, batch_size: Any = DEFAULT_BATCH_SIZE,
+                          lambda_max: Any = DEFAULT_LAMBDA_MAX) -> ExplorerLogic:
+    return ExplorerLogic("feature", data, seeds=seeds, epochs=epochs, batch_size=batch_size,
+                         lambda_max=lambda_max, architectures=architectures,
+                         build_kwargs=build_kwargs, models=models)
+
+
+__all__ = [
+    "ARCHITECTURES",
+    "DEFAULT_BATCH_SIZE",
+    "DEFAULT_BETAS",
+    "DEFAULT_EPOCHS",
+    "DEFAULT_SEEDS",
+    "ExplorerLogic",
+    "ExplorerRun",
+    "Settings",
+    "feature_sharing_logic",
+    "fit_k_seeds",
+    "hard_sharing_logic",
+    "history_bands",
+    "soft_sharing_logic",
+]
