@@ -42,7 +42,7 @@ from mtl_kit.experiments import (
 
 #: Defaults of every explorer: K seeds per click, epochs and batch size per seed.
 DEFAULT_SEEDS = 5
-DEFAULT_EPOCHS = 5
+DEFAULT_EPOCHS = 4
 DEFAULT_BATCH_SIZE = 512
 DEFAULT_LAMBDA_MAX = 2.0
 
@@ -66,6 +66,9 @@ PREVIOUS_RUN = "previous run"
 
 #: How the single-task reference is trained: as the lessons' ``compare`` trains it.
 REFERENCE_PLAN = TrainingPlan()
+
+#: The intervals' level (``Comparison``'s default).
+CONFIDENCE = 0.95
 
 
 # --------------------------------------------------------------------------------------------
@@ -143,6 +146,11 @@ def format_beta(beta: float) -> str:
     return "0" if beta == 0 else f"{beta:g}"
 
 
+def closest_beta(betas: Sequence[float], value: float) -> float:
+    """The β of ``betas`` nearest to ``value`` on a log scale."""
+    return min(betas, key=lambda b: abs(math.log10(b + 1e-12) - math.log10(value + 1e-12)))
+
+
 def check_beta_choice(beta: Any, betas: Sequence[float]) -> float:
     """One of the slider's β values (compared with a relative tolerance)."""
     if isinstance(beta, bool):
@@ -170,7 +178,10 @@ def _fit_seeds_sequential(model: Any, seeds: Sequence[int], x: Any, y: Any, *, e
 
     histories, weights = [], []
     for seed in seeds:
-        model.reseed(seed)
+        if getattr(model, "seed", None) == seed:
+            model.reset()  # already this seed's initial weights: no need to rebuild them
+        else:
+            model.reseed(seed)
         history = model.fit(x, y, validation_data=validation_data, epochs=epochs,
                             batch_size=batch_size)
         histories.append({k: [float(v) for v in vs] for k, vs in history.history.items()})
@@ -206,11 +217,12 @@ def fit_k_seeds(model: Any, seeds: Sequence[int], x: Any, y: Any, *, epochs: int
     """Train ``model`` once per seed; ``(histories, predict)`` with ``predict(x)`` giving one
     ``{task: predictions}`` per seed, in the order of ``seeds``.
 
-    Uses ``mtl_kit.seed_runs.fit_seeds`` when it exists, else a sequential loop that calls
-    ``on_seed(histories so far)`` after every seed (for a live figure).
+    Uses ``mtl_kit.seed_runs.fit_seeds`` (all seeds at once on JAX) for K > 1 when it exists,
+    else a sequential loop that calls ``on_seed(histories so far)`` after every seed (for a
+    live figure); a model already at a seed's initial weights is reset, not rebuilt.
     """
     module = _seed_runs_module()
-    if module is None:
+    if module is None or len(seeds) == 1:  # one seed: a plain reset-and-fit
         return _fit_seeds_sequential(model, seeds, x, y, epochs=epochs, batch_size=batch_size,
                                      validation_data=validation_data, on_seed=on_seed)
     runs = module.fit_seeds(model, list(seeds), x, y, epochs=epochs, batch_size=batch_size,
@@ -295,6 +307,9 @@ class ExplorerRun:
     predictions: list[dict[str, np.ndarray]]
     epochs: int
     timings: dict[str, float] = field(default_factory=dict)
+    #: per task: (metric per seed, per-row influences per seed), filled by ExplorerLogic.table
+    influences: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict,
+                                                                 repr=False)
 
     @property
     def diverged(self) -> bool:
@@ -384,6 +399,9 @@ class ExplorerLogic:
             if kind == "soft":
                 needs.append("set_beta")
             check_model(model, needs)
+            if kind == "soft" and getattr(model, "beta", None) is None:
+                raise TypeError(f"model must be a soft-sharing model (build_soft_sharing: it "
+                                f"has a β); {type(model).__name__} has none")
             self.models[kind] = model
             self.tasks = list(model.tasks)
         self.task_names = [t.name for t in self.tasks]
@@ -399,6 +417,7 @@ class ExplorerLogic:
                                  f"for task {spec.name!r}: its AUC is undefined; use more "
                                  f"impressions")
         self._reference: list[SeedRun] | None = None
+        self._reference_influences: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         self._users = None
 
     # -- the pieces ---------------------------------------------------------------------------
@@ -426,7 +445,9 @@ class ExplorerLogic:
                              "learned; raise at least one λ")
         if self.kind == "soft":
             assert self.betas is not None
-            beta = check_beta_choice(self.initial_beta if beta is None else beta, self.betas)
+            if beta is None:  # the model's own β (float32), as the slider shows it
+                beta = closest_beta(self.betas, self.initial_beta)
+            beta = check_beta_choice(beta, self.betas)
         elif beta is not None:
             raise TypeError("this explorer has no β (soft_sharing_explorer has)")
         if self.kind == "feature":
@@ -505,33 +526,70 @@ class ExplorerLogic:
     def table(self, run: ExplorerRun, previous: ExplorerRun | None = None) -> pd.DataFrame:
         """Per task: mean [low, high] of this run, of single-task and of the previous run;
         this − single-task and this − previous, each paired with its interval and verdict.
-        All on the validation split, 95 % intervals over validation users and seeds."""
+        All on the validation split, 95 % intervals over validation users and seeds.
+
+        The numbers are ``Comparison.estimate`` / ``Comparison.difference`` of
+        :meth:`comparison` (``mtl_kit.intervals``: per-row influences, users as clusters, the
+        seeds by the law of total variance); each run's per-row influences are computed once
+        and reused for its estimate and both paired differences.
+        """
         from mtl_kit.experiments import verdict
         from mtl_kit.tasks import HIGHER_IS_BETTER
 
-        comparison = self.comparison(run, previous)
+        if self._users is None:
+            self._users = self.data.users("val")
+        use_previous = previous is not None and not previous.diverged and \
+            previous.seeds == run.seeds
         rows = []
         for spec in self.tasks:
             name, metric = spec.name, spec.primary_metric
-            this = comparison.estimate(THIS_RUN, name)
-            single = comparison.estimate(SINGLE_TASK, name)
-            diff = comparison.difference(THIS_RUN, name, reference=SINGLE_TASK)
-            row = {"task": name, "metric": metric, "mean": this.mean, "low": this.low,
-                   "high": this.high, "single-task": single.mean,
+            this = self._influences(run, spec)
+            single = self._influences(None, spec)
+            this_est = self._interval(this)
+            diff = self._interval(this, single)
+            row = {"task": name, "metric": metric, "mean": this_est.mean, "low": this_est.low,
+                   "high": this_est.high, "single-task": self._interval(single).mean,
                    "vs single-task": diff.mean, "vs single-task low": diff.low,
                    "vs single-task high": diff.high,
                    "verdict": verdict(diff, HIGHER_IS_BETTER[metric]),
                    "previous run": math.nan, "vs previous": math.nan,
                    "vs previous low": math.nan, "vs previous high": math.nan,
                    "vs previous verdict": ""}
-            if PREVIOUS_RUN in comparison.runs:
-                before = comparison.difference(THIS_RUN, name, reference=PREVIOUS_RUN)
-                row.update({"previous run": comparison.estimate(PREVIOUS_RUN, name).mean,
-                            "vs previous": before.mean, "vs previous low": before.low,
-                            "vs previous high": before.high,
-                            "vs previous verdict": verdict(before, HIGHER_IS_BETTER[metric])})
+            if use_previous:
+                assert previous is not None
+                before = self._influences(previous, spec)
+                change = self._interval(this, before)
+                row.update({"previous run": self._interval(before).mean,
+                            "vs previous": change.mean, "vs previous low": change.low,
+                            "vs previous high": change.high,
+                            "vs previous verdict": verdict(change, HIGHER_IS_BETTER[metric])})
             rows.append(row)
         return pd.DataFrame(rows).set_index("task")
+
+    def _influences(self, run: ExplorerRun | None, spec: Any) -> tuple[np.ndarray, np.ndarray]:
+        """Per seed the metric and each validation row's influence on it (cached on the run;
+        ``run=None``: the single-task reference)."""
+        from mtl_kit.intervals import influence
+
+        cache = self._reference_influences if run is None else run.influences
+        if spec.name not in cache:
+            if run is None:
+                predictions = [r.predictions["val"][spec.name] for r in self.reference_runs()]
+            else:
+                predictions = [p[spec.name] for p in run.predictions]
+            pairs = [influence(spec.primary_metric, spec.kind, self.data.y_val[spec.name], p)
+                     for p in predictions]
+            cache[spec.name] = (np.array([v for v, _ in pairs]), np.stack([p for _, p in pairs]))
+        return cache[spec.name]
+
+    def _interval(self, influences: tuple[np.ndarray, np.ndarray],
+                  reference: tuple[np.ndarray, np.ndarray] | None = None) -> Any:
+        from mtl_kit.intervals import seed_interval
+
+        values, psis = influences
+        if reference is not None:
+            values, psis = values - reference[0], psis - reference[1]
+        return seed_interval(values, psis, self._users, CONFIDENCE)
 
 
 def hard_sharing_logic(model: Any, data: Any, *, seeds: Any = DEFAULT_SEEDS,

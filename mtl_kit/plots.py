@@ -1,10 +1,17 @@
 """Loss curves for multi-task training: a live Keras callback and static helpers.
 
-Every plot in the course draws a task in the same colour (``TASK_COLORS``): click is
-blue, purchase red, intent green, dwell purple. A task's *training* loss is a solid
-line, its *validation* loss a dashed line, and the *previous run* is drawn faintly
-behind the current one, so moving a λ or β slider and training again shows the
-difference at a glance.
+Every plot in the course draws a task in the same colour (``TASK_COLORS``, Okabe-Ito hues
+that stay apart under red-green colour blindness: click blue, purchase vermillion, intent
+bluish green, dwell sky blue) and with the same marker (``TASK_STYLES``: also a line style,
+used where the line style is not taken by another meaning). In a loss figure a task's
+*training* loss is a solid line, its *validation* loss a dashed line, each with the task's
+marker, and the *previous run* is drawn faintly behind the current one, so moving a λ or β
+slider and training again shows the difference at a glance. A run over several seeds draws
+each curve's mean over the seeds and, behind the validation curve, a band from the lowest
+to the highest seed.
+
+``plot_paired(comparison)`` draws the evidence of ``mtl_kit.experiments.compare``: each
+model's paired difference to the reference, per task, with its 95 % interval and verdict.
 
 The loss plotted for task *i* is the raw, unweighted task loss L_i(θ) that Keras logs
 as ``"<task>_loss"``; the weights λ_i only change what the optimiser minimises,
@@ -31,29 +38,42 @@ import keras
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.collections import PolyCollection
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 
-from mtl_kit.palette import TASK_COLORS, task_color
+from mtl_kit.palette import TASK_COLORS, TASK_STYLES, task_color, task_style
+from mtl_kit.tasks import HIGHER_IS_BETTER as HIGHER_IS_BETTER_LOOKUP
 
 __all__ = [
+    "BAND_ALPHA",
     "PREVIOUS_RUN_ALPHA",
     "TASK_COLORS",
+    "TASK_STYLES",
     "LiveLossPlot",
     "LossFigure",
     "figure_to_png",
     "plot_history",
+    "plot_paired",
     "task_color",
     "task_names_from_logs",
+    "task_style",
 ]
 
 #: How visible the previous run is behind the current one.
 PREVIOUS_RUN_ALPHA = 0.25
 
+#: How visible the band over seeds (lowest to highest seed) is.
+BAND_ALPHA = 0.2
+
+#: Size of the task markers on loss curves.
+_MARKER_SIZE = 4.5
+
 #: Colours of the soft-sharing panel.
 _DISTANCE_COLOR = "#333333"
-_PENALTY_COLOR = "#ff7f0e"
+_PENALTY_COLOR = "#CC79A7"  # Okabe-Ito reddish purple: no shop task uses it
 
 _SPECIAL_KEYS = ("penalty", "tower_distance")
 
@@ -113,6 +133,8 @@ class LossFigure:
         yscale: of the loss axis; ``"auto"`` switches to a log scale when the largest loss
             is more than 20 times the smallest (e.g. a regression loss next to log-losses).
         figure: an empty Matplotlib figure to draw on (default: a new Agg figure).
+        band_label: legend entry of the band drawn behind each validation curve (e.g.
+            "min–max of 5 seeds"); None: no entry (the band is drawn when ``update`` gets one).
     """
 
     def __init__(
@@ -125,6 +147,7 @@ class LossFigure:
         dpi: float = 80,
         yscale: str = "auto",
         figure: Figure | None = None,
+        band_label: str | None = None,
     ) -> None:
         if yscale not in ("auto", "linear", "log"):
             raise ValueError(f"yscale must be 'auto', 'linear' or 'log', got {yscale!r}")
@@ -154,6 +177,8 @@ class LossFigure:
             self.ax_penalty = None
             self.figure.subplots_adjust(left=0.1, right=0.97, bottom=0.25, top=0.9)
         self._lines: dict[tuple[str, str, str], Line2D] = {}
+        self._bands: dict[str, tuple[PolyCollection, Line2D, Line2D]] = {}
+        self.band_label = band_label
         self._background: Any = None
         self._background_keys: dict[str, tuple[Any, ...]] = {}
         #: Recently drawn panel backgrounds by their layout key (a learner going back to an
@@ -185,17 +210,28 @@ class LossFigure:
         ax.set_ylabel("loss (unweighted, per task)")
         _style_axes(ax)
         for task in self.tasks:
-            color = task_color(task)
+            color, marker = task_color(task), task_style(task)["marker"]
+            # the band over seeds (validation loss): a polygon, and two invisible lines at
+            # its edges so that the axis limits include it
+            band = PolyCollection([], facecolors=color, edgecolors="none", alpha=BAND_ALPHA,
+                                  zorder=1.6)  # over the grid, under the curves
+            ax.add_collection(band, autolim=False)
+            edges = tuple(ax.plot([], [], lw=0, color=color)[0] for _ in range(2))
+            self._bands[task] = (band, *edges)
             for run, alpha, width in (("previous", PREVIOUS_RUN_ALPHA, 1.5), ("current", 1.0, 2)):
                 for split, style in (("train", "-"), ("val", "--")):
-                    (line,) = ax.plot([], [], style, color=color, alpha=alpha, lw=width)
+                    (line,) = ax.plot([], [], style, color=color, alpha=alpha, lw=width,
+                                      marker=marker, markersize=_MARKER_SIZE, zorder=2)
                     self._lines[(task, split, run)] = line
-        handles = [Line2D([], [], color=task_color(t), lw=3, label=t) for t in self.tasks]
+        handles = [Line2D([], [], color=task_color(t), lw=3, marker=task_style(t)["marker"],
+                          markersize=_MARKER_SIZE + 1, label=t) for t in self.tasks]
         handles += [
             Line2D([], [], color="black", ls="-", lw=2, label="training"),
             Line2D([], [], color="black", ls="--", lw=2, label="validation"),
             Line2D([], [], color="black", alpha=PREVIOUS_RUN_ALPHA, lw=2, label="previous run"),
         ]
+        if self.band_label:
+            handles.append(Patch(facecolor="black", alpha=BAND_ALPHA, label=self.band_label))
         if self.soft:
             self._setup_soft_panel()
             handles += [
@@ -238,6 +274,7 @@ class LossFigure:
         title: str | None = None,
         note: str | None = None,
         epochs: int | None = None,
+        bands: Mapping[str, tuple[Sequence[float], Sequence[float]]] | None = None,
     ) -> None:
         """Show the ``current`` run's curves over the faint ``previous`` run.
 
@@ -245,6 +282,8 @@ class LossFigure:
         ``"penalty"``, ``"tower_distance"``) to per-epoch values; missing keys draw nothing.
         ``note`` is written across the loss panel (e.g. "press Train" or a divergence).
         ``epochs``: the planned number of epochs, so the x axis does not grow while training.
+        ``bands``: ``{"val_<task>_loss": (low, high)}`` per epoch, drawn as a shaded band
+        behind that task's validation curve (e.g. the lowest and highest of several seeds).
         """
         runs = {"current": current or {}, "previous": previous or {}}
         for (name, split, run), line in self._lines.items():
@@ -257,6 +296,16 @@ class LossFigure:
                 key = f"{name}_loss" if split == "train" else f"val_{name}_loss"
             values = [math.nan if _is_bad(v) else v for v in history.get(key, ())]
             line.set_data(range(1, len(values) + 1), values)
+        for task, (band, low_edge, high_edge) in self._bands.items():
+            low, high = (bands or {}).get(f"val_{task}_loss", ((), ()))
+            points = [(x, lo, hi) for x, (lo, hi) in enumerate(zip(low, high, strict=True),
+                                                                start=1)
+                      if not (_is_bad(float(lo)) or _is_bad(float(hi)))]
+            xs = [p[0] for p in points]
+            low_edge.set_data(xs, [p[1] for p in points])
+            high_edge.set_data(xs, [p[2] for p in points])
+            polygon = [(p[0], p[1]) for p in points] + [(p[0], p[2]) for p in reversed(points)]
+            band.set_verts([polygon] if len(points) > 1 else [])
         if title is not None:
             self._title.set_text(title)
         self._note.set_text(note or "")
@@ -327,7 +376,8 @@ class LossFigure:
 
     def _dynamic_artists(self) -> list[Any]:
         """What changes from run to run: the curves, the loss panel's title and the note."""
-        return [*self._lines.values(), self._title, self._note]
+        return [*(band for band, _, _ in self._bands.values()), *self._lines.values(),
+                self._title, self._note]
 
     def _panels(self) -> dict[str, list[Axes]]:
         """The panels, each with its axes: "loss" and, for soft sharing, "soft"."""
@@ -469,7 +519,7 @@ def _autoscale(ax: Axes, log: bool = False, epochs: int | None = None) -> None:
         if low >= 0 > limits[0]:  # losses and distances are >= 0: start the axis at 0
             limits = (0.0, limits[1])
         current_low, current_high = ax.get_ylim()
-        fills = (high - low) >= 0.4 * (current_high - current_low)
+        fills = (high - low) >= 0.6 * (current_high - current_low)
         if current_low <= limits[0] and limits[1] <= current_high and fills:
             return  # the data still fits well: keep the limits (and the cached background)
     _set_limits(ax.set_ylim, ax.get_ylim(), limits)
@@ -573,6 +623,7 @@ class LiveLossPlot(keras.callbacks.Callback):
         min_interval: float = 0.5,
         stop_on_nan: bool = True,
         dpi: float = 80,
+        band_label: str | None = None,
     ) -> None:
         super().__init__()
         if tasks is not None:
@@ -590,6 +641,9 @@ class LiveLossPlot(keras.callbacks.Callback):
         self.min_interval = float(min_interval)
         self.stop_on_nan = stop_on_nan
         self.dpi = dpi
+        self.band_label = band_label
+        #: ``{"val_<task>_loss": (low, high)}``: bands to draw behind the curves (several seeds).
+        self.bands: dict[str, tuple[list[float], list[float]]] = {}
         self.history: dict[str, list[float]] = {}
         self.previous: dict[str, list[float]] | None = None
         self.diverged_at: int | None = None
@@ -617,6 +671,7 @@ class LiveLossPlot(keras.callbacks.Callback):
         if self.history and self.diverged_at is None:
             self.previous = self.history
         self.history = {}
+        self.bands = {}
         self.diverged_at = None
         self._note = None
         self._handle = None
@@ -627,11 +682,27 @@ class LiveLossPlot(keras.callbacks.Callback):
         self._note = note
         return self.draw(title=title)
 
+    def show(self, history: Mapping[str, Sequence[float]],
+             bands: Mapping[str, tuple[Sequence[float], Sequence[float]]] | None = None, *,
+             epochs: int | None = None, title: str | None = None) -> bytes:
+        """Draw ``history`` as the current run (e.g. the mean over seeds, with ``bands``:
+        ``{"val_<task>_loss": (low, high)}``) without a Keras ``fit``; call ``start_run()``
+        first to make the last run the faint one. A NaN/inf loss is reported as in ``fit``."""
+        self.history = {}
+        self.diverged_at = None
+        self._note = None
+        for epoch in range(max((len(v) for v in history.values()), default=0)):
+            self.record(epoch, {k: v[epoch] for k, v in history.items() if len(v) > epoch})
+        self.bands = {k: (list(lo), list(hi)) for k, (lo, hi) in (bands or {}).items()}
+        if epochs is not None:
+            self._epochs = int(epochs)
+        return self.draw(title=title)
+
     def draw(self, title: str | None = None) -> bytes:
         """Redraw the figure now and send it to its target; returns the PNG bytes."""
         plot = self._ensure_plot()
         plot.update(self.history, self.previous, title=title or self.title, note=self._note,
-                    epochs=self._epochs)
+                    epochs=self._epochs, bands=self.bands)
         start = time.perf_counter()
         png = plot.png()
         self.render_seconds.append(time.perf_counter() - start)
@@ -684,7 +755,8 @@ class LiveLossPlot(keras.callbacks.Callback):
             soft = self.soft
             if soft is None:
                 soft = "tower_distance" in self.history
-            self._plot = LossFigure(tasks or ["loss"], soft=soft, title=self.title, dpi=self.dpi)
+            self._plot = LossFigure(tasks or ["loss"], soft=soft, title=self.title, dpi=self.dpi,
+                                    band_label=self.band_label)
         return self._plot
 
     def _send(self, png: bytes) -> None:
@@ -700,3 +772,101 @@ class LiveLossPlot(keras.callbacks.Callback):
             self._handle = display(Image(data=png, format="png"), display_id=True)
         else:
             self._handle.update(Image(data=png, format="png"))
+
+
+def plot_paired(
+    comparison: Any,
+    *,
+    reference: str | None = None,
+    metrics: Any = None,
+    title: str | None = None,
+    figsize: tuple[float, float] | None = None,
+) -> Figure:
+    """Each model's paired difference to the reference, per task, with its 95 % interval.
+
+    One panel per task (and metric): a dot at the mean difference over the seeds, a horizontal
+    bar for its interval, a vertical line at 0 and the verdict written next to it. A filled
+    marker means the interval excludes 0 ("better" or "worse"); a hollow one, "no difference
+    we can detect". Colours and markers are the tasks' (``TASK_COLORS``, ``TASK_STYLES``).
+
+    Args:
+        comparison: a ``mtl_kit.experiments.Comparison`` (``compare(...)``), or the DataFrame
+            its ``paired()`` returns.
+        reference, metrics: passed to ``Comparison.paired`` (default: its reference, each
+            task's primary metric).
+        title: the figure's title (default: "Paired difference to <reference>, <split>").
+        figsize: inches (default: grows with the number of models and tasks).
+
+    Returns:
+        a Matplotlib ``Figure``; as the last expression of a cell it is shown once.
+    """
+    import pandas as pd
+
+    columns = {"model", "task", "metric", "difference", "low", "high", "verdict"}
+    split = None
+    if hasattr(comparison, "paired") and callable(comparison.paired):
+        table = comparison.paired(reference=reference, metrics=metrics)
+        split = getattr(comparison, "split", None)
+    elif isinstance(comparison, pd.DataFrame):
+        if reference is not None or metrics is not None:
+            raise ValueError("reference and metrics apply to a Comparison; filter the "
+                             "DataFrame yourself")
+        table = comparison
+    else:
+        raise TypeError(f"comparison must be a mtl_kit.experiments.Comparison or the DataFrame "
+                        f"of its paired(), got {type(comparison).__name__}")
+    missing = columns - set(table.columns)
+    if missing:
+        raise ValueError(f"comparison's paired table lacks the columns {sorted(missing)}")
+    if table.empty:
+        raise ValueError("there is nothing to draw: the comparison has no model besides its "
+                         "reference")
+    ref = str(table["reference"].iloc[0]) if "reference" in table.columns else "the reference"
+    panels = list(dict.fromkeys(zip(table["task"], table["metric"], strict=True)))
+    models = list(dict.fromkeys(table["model"]))
+    if figsize is None:
+        figsize = (min(4.8 * len(panels), 14.0), 1.6 + 0.6 * len(models))
+
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(1, len(panels), figsize=figsize, sharey=True, squeeze=False)
+    plt.close(figure)  # shown once, as the cell's result
+    axes = axes[0]
+    positions = {m: len(models) - 1 - i for i, m in enumerate(models)}
+    for ax, (task, metric) in zip(axes, panels, strict=True):
+        color, marker = task_color(str(task)), task_style(str(task))["marker"]
+        rows = table[(table["task"] == task) & (table["metric"] == metric)]
+        ax.axvline(0.0, color="#555555", lw=1, zorder=1)
+        lows = rows["low"].astype(float)
+        highs = rows["high"].astype(float)
+        span = max(float(np.nanmax(np.abs(np.r_[lows, highs]))), 1e-6)
+        for row in rows.itertuples():
+            y = positions[row.model]
+            detected = row.verdict in ("better", "worse")
+            ax.errorbar(row.difference, y, xerr=[[row.difference - row.low],
+                                                 [row.high - row.difference]],
+                        fmt=marker, color=color, ecolor=color, elinewidth=2.2, capsize=4,
+                        markersize=8, markerfacecolor=color if detected else "white",
+                        markeredgewidth=1.8, zorder=3)
+            ax.annotate(f"{row.difference:+.3f} [{row.low:+.3f}, {row.high:+.3f}]  "
+                        f"{row.verdict}", (0.5, y), xycoords=("axes fraction", "data"),
+                        xytext=(0, 9), textcoords="offset points", ha="center", va="bottom",
+                        fontsize=8.5,
+                        color="#222222" if detected else "#666666")
+        ax.set_xlim(-1.35 * span, 1.35 * span)
+        ax.set_ylim(-0.6, len(models) - 0.25)
+        name = metric.upper() if metric == "auc" else metric
+        ax.set_title(f"{task}: {name}", color=color, fontsize=11, fontweight="bold")
+        better = "higher" if HIGHER_IS_BETTER_LOOKUP.get(metric, True) else "lower"
+        ax.set_xlabel(f"model − {ref} ({better} is better)", fontsize=9)
+        ax.grid(True, axis="x", alpha=0.3)
+        ax.tick_params(labelsize=9)
+    axes[0].set_yticks([positions[m] for m in models], models)
+    where = f", {'validation' if split == 'val' else split} split" if split else ""
+    seeds = ""
+    if hasattr(comparison, "seeds"):
+        seeds = f", {len(comparison.seeds)} seeds"
+    figure.suptitle(title or f"Paired difference to {ref}{where}{seeds} "
+                    f"(95 % intervals; hollow: no difference we can detect)", fontsize=10.5)
+    figure.tight_layout()
+    return figure

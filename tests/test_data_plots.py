@@ -30,9 +30,11 @@ def test_figures_have_titles_and_labels(shop, draw):
     plt.close(fig)
 
 
-def test_task_colours():
-    assert TASK_COLORS == {"click": "#1f77b4", "purchase": "#d62728", "intent": "#2ca02c",
-                           "dwell": "#9467bd"}
+def test_task_colours_are_okabe_ito_hues():
+    """Colour-blind-safe hues (Okabe & Ito); tests/test_plots.py checks their separation under
+    simulated deuteranopia and protanopia."""
+    assert TASK_COLORS == {"click": "#0072B2", "purchase": "#D55E00", "intent": "#009E73",
+                           "dwell": "#56B4E9"}
 
 
 def test_translation_to_chinese(shop):

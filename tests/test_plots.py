@@ -10,13 +10,17 @@ import pytest
 
 import mtl_kit  # noqa: F401  (tests/conftest.py imports it before keras, too)
 from mtl_kit.plots import (
+    BAND_ALPHA,
     PREVIOUS_RUN_ALPHA,
     TASK_COLORS,
+    TASK_STYLES,
     LiveLossPlot,
     LossFigure,
     plot_history,
+    plot_paired,
     task_color,
     task_names_from_logs,
+    task_style,
 )
 
 PNG_MAGIC = b"\x89PNG"
@@ -59,18 +63,65 @@ def drive(callback: LiveLossPlot, epochs: int, scale: float = 1.0, soft: bool = 
     callback.on_train_end()
 
 
-def test_palette_is_fixed_and_used_for_unknown_tasks() -> None:
+def test_palette_is_okabe_ito_with_a_style_per_task() -> None:
     assert TASK_COLORS == {
-        "click": "#1f77b4",
-        "purchase": "#d62728",
-        "intent": "#2ca02c",
-        "dwell": "#9467bd",
+        "click": "#0072B2",
+        "purchase": "#D55E00",
+        "intent": "#009E73",
+        "dwell": "#56B4E9",
     }
-    assert task_color("purchase") == "#d62728"
+    assert task_color("purchase") == "#D55E00"
     assert task_color("y1") == task_color("y1")
     assert task_color("y1") not in TASK_COLORS.values()
+    assert set(TASK_STYLES) == set(TASK_COLORS)
+    styles = list(TASK_STYLES.values())
+    assert len({s["linestyle"] for s in styles}) == len({s["marker"] for s in styles}) == 4
+    assert task_style("y1") == task_style("y1") and task_style("y1")["marker"] not in {
+        s["marker"] for s in styles}
+    task_style("click")["marker"] = "x"  # a copy: the palette stays as it is
+    assert TASK_STYLES["click"]["marker"] == "o"
     with pytest.raises(TypeError, match="task"):
         task_color(3)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="task"):
+        task_style(None)  # type: ignore[arg-type]
+
+
+#: Machado, Oliveira & Fernandes (2009), severity 1.0, on linear RGB.
+MACHADO = {
+    "deuteranopia": np.array([[0.367322, 0.860646, -0.227968],
+                              [0.280085, 0.672501, 0.047413],
+                              [-0.011820, 0.042940, 0.968881]]),
+    "protanopia": np.array([[0.152286, 1.052583, -0.204868],
+                            [0.114503, 0.786281, 0.099216],
+                            [-0.003882, -0.048116, 1.051998]]),
+}
+
+
+def _lab_as_seen(color: str, vision: str | None) -> np.ndarray:
+    """CIELAB (D65) of a hex colour, as a viewer with ``vision`` (None: typical) sees it."""
+    srgb = np.array([int(color[i:i + 2], 16) for i in (1, 3, 5)]) / 255.0
+    linear = np.where(srgb <= 0.04045, srgb / 12.92, ((srgb + 0.055) / 1.055) ** 2.4)
+    if vision is not None:
+        linear = np.clip(MACHADO[vision] @ linear, 0.0, 1.0)
+    xyz = np.array([[0.4124, 0.3576, 0.1805], [0.2126, 0.7152, 0.0722],
+                    [0.0193, 0.1192, 0.9505]]) @ linear / np.array([0.95047, 1.0, 1.08883])
+    f = np.where(xyz > (6 / 29) ** 3, np.cbrt(xyz), xyz / (3 * (6 / 29) ** 2) + 4 / 29)
+    return np.array([116 * f[1] - 16, 500 * (f[0] - f[1]), 200 * (f[1] - f[2])])
+
+
+def _separation(a: str, b: str, vision: str | None) -> float:
+    return float(np.linalg.norm(_lab_as_seen(a, vision) - _lab_as_seen(b, vision)))
+
+
+@pytest.mark.parametrize("vision", [None, "deuteranopia", "protanopia"])
+def test_task_colours_stay_apart_under_red_green_colour_blindness(vision) -> None:
+    tasks = list(TASK_COLORS)
+    gaps = {(a, b): _separation(TASK_COLORS[a], TASK_COLORS[b], vision)
+            for i, a in enumerate(tasks) for b in tasks[i + 1:]}
+    assert min(gaps.values()) > 20, gaps  # ΔE*ab: clearly distinct colours
+    assert gaps[("click", "purchase")] > 80, gaps  # the pair of every lesson: far apart
+    if vision == "deuteranopia":  # the old tab10 red and green were almost one colour
+        assert _separation("#d62728", "#2ca02c", vision) < 10
 
 
 def test_task_names_from_logs() -> None:
@@ -93,6 +144,8 @@ def test_callback_draws_train_solid_val_dashed_in_task_colours() -> None:
     assert lines[("click", "train", "current")].get_linestyle() == "-"
     assert lines[("click", "val", "current")].get_linestyle() == "--"
     assert lines[("purchase", "train", "current")].get_color() == TASK_COLORS["purchase"]
+    for task in ("click", "purchase"):  # the task's marker is the second cue, colour aside
+        assert lines[(task, "val", "current")].get_marker() == TASK_STYLES[task]["marker"]
     ax = callback.figure.axes[0]
     assert ax.get_xlabel() == "epoch"
     assert "loss" in ax.get_ylabel()
@@ -272,3 +325,92 @@ def test_the_cached_background_gives_the_same_pixels_as_a_full_draw() -> None:
     expected = np.asarray(Image.open(io.BytesIO(cached.png())))
     assert cached.full_draws == 2
     assert np.array_equal(np.asarray(Image.open(io.BytesIO(png))), expected)
+
+
+def test_a_band_over_seeds_is_drawn_behind_the_validation_curve(tmp_path) -> None:
+    image = FakeImage()
+    plot = LiveLossPlot(["click", "purchase"], image=image, band_label="band: 3 seeds")
+    mean = fake_logs(0)
+    history = {k: [v, v / 2, v / 3] for k, v in mean.items()}
+    bands = {"val_click_loss": ([0.6, 0.3, 0.2], [0.9, 0.45, 0.3])}
+    png = plot.show(history, bands, epochs=3, title="3 seeds")
+    assert png.startswith(PNG_MAGIC) and image.value == png
+    band = plot.loss_figure._bands["click"][0]
+    assert band.get_alpha() == BAND_ALPHA
+    assert band.get_facecolor()[0][:3] == pytest.approx(
+        tuple(int(TASK_COLORS["click"][i:i + 2], 16) / 255 for i in (1, 3, 5)))
+    (path,) = band.get_paths()
+    assert path.vertices[:, 1].max() == pytest.approx(0.9)
+    assert plot.loss_figure._bands["purchase"][0].get_paths() == []  # no band given
+    assert plot.figure.axes[0].get_ylim()[1] >= 0.9  # the axis makes room for the band
+    assert "band: 3 seeds" in [t.get_text() for t in plot.loss_figure.legend.get_texts()]
+    # the cached background and the band give the pixels a full draw gives
+    cached = plot.loss_figure.png()
+    plot.figure.canvas.draw()
+    full = np.asarray(plot.figure.canvas.buffer_rgba())
+    from io import BytesIO
+
+    from PIL import Image
+
+    assert np.array_equal(np.asarray(Image.open(BytesIO(cached))), full)
+    plot.figure.savefig(tmp_path / "band.png")
+    plot.start_run()
+    plot.show(history, epochs=3)
+    assert plot.loss_figure._bands["click"][0].get_paths() == []
+
+
+def _paired_table():
+    import pandas as pd
+
+    rows = []
+    for model, (dc, dp) in {"hard": (0.0, 0.06), "MMoE": (-0.01, 0.02)}.items():
+        rows.append({"model": model, "task": "click", "metric": "auc", "reference":
+                     "single-task", "difference": dc, "low": dc - 0.004, "high": dc + 0.005,
+                     "verdict": "no difference we can detect" if dc == 0 else "worse"})
+        rows.append({"model": model, "task": "purchase", "metric": "auc", "reference":
+                     "single-task", "difference": dp, "low": dp - 0.025, "high": dp + 0.025,
+                     "verdict": "better" if dp - 0.025 > 0 else "no difference we can detect"})
+    return pd.DataFrame(rows)
+
+
+def test_plot_paired_draws_each_difference_with_its_interval_and_verdict(tmp_path) -> None:
+    figure = plot_paired(_paired_table())
+    axes = figure.axes
+    assert [ax.get_title() for ax in axes] == ["click: AUC", "purchase: AUC"]
+    texts = [t.get_text() for t in axes[1].texts]
+    assert any("better" in t and "+0.060 [+0.035, +0.085]" in t for t in texts)
+    assert any("no difference we can detect" in t for t in texts)
+    labels = {t.get_text(): y for t, y in zip(axes[0].get_yticklabels(), axes[0].get_yticks(),
+                                              strict=True)}
+    assert labels["hard"] > labels["MMoE"]  # the first model on top
+    for ax, task in zip(axes, ("click", "purchase"), strict=True):
+        assert any(line.get_xdata()[0] == 0 for line in ax.get_lines())  # the zero line
+        markers = [line for line in ax.get_lines() if line.get_marker() not in ("None", "")]
+        assert {m.get_marker() for m in markers} >= {TASK_STYLES[task]["marker"]}
+        assert {m.get_color() for m in markers} == {TASK_COLORS[task]}
+        low, high = ax.get_xlim()
+        assert low < 0 < high
+    hollow = [line.get_markerfacecolor() for line in axes[1].get_lines()
+              if line.get_marker() == TASK_STYLES["purchase"]["marker"]]
+    assert "white" in hollow  # MMoE: no difference we can detect
+    figure.savefig(tmp_path / "paired.png")
+
+
+def test_plot_paired_takes_a_comparison_and_checks_its_input() -> None:
+    table = _paired_table()
+
+    class FakeComparison:
+        split = "val"
+        seeds = (0, 1, 2, 3, 4)
+
+        def paired(self, reference=None, metrics=None):
+            return table
+
+    figure = plot_paired(FakeComparison())
+    assert "validation split, 5 seeds" in figure._suptitle.get_text()
+    with pytest.raises(TypeError, match="comparison must be"):
+        plot_paired([1, 2])
+    with pytest.raises(ValueError, match="lacks the columns"):
+        plot_paired(table.drop(columns=["verdict"]))
+    with pytest.raises(ValueError, match="nothing to draw"):
+        plot_paired(table.iloc[:0])
