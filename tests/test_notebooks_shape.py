@@ -72,10 +72,12 @@ def test_readme_lists_every_lesson_with_its_badge(path):
 #: Numbers the prose states as definitions or settings, not as results (nothing to print).
 DEFINITIONS = {
     "01_the_shop.ipynb": set(),
-    "02_single_task.ipynb": {"2,000"},  # the shop's number of users, a knob
+    "02_single_task.ipynb": {"0.6"},  # the shop's task correlation, a knob
     "03_hard_sharing.ipynb": {"0.2"},  # a λ value the learner is invited to try
-    "04_soft_sharing.ipynb": set(),
-    "05_feature_sharing.ipynb": {"0.9", "0.1"},  # the cross-stitch α initialisation
+    "04_soft_sharing.ipynb": {"0.1", "0.2", "0.01"},  # β convention example; the β grid
+    # the cross-stitch α initialisation (0.9 / 0.1), the bound on α's change (0.1) and the
+    # tolerance of the "click hardly moves" claims (0.01)
+    "05_feature_sharing.ipynb": {"0.9", "0.1", "0.01"},
 }
 NUMBER = re.compile(r"(?<![\w.])[+-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?|(?<![\w.])[+-]?\d+\.\d+")
 

@@ -1,11 +1,18 @@
-"""Exercises for lesson 2, single-task learning: a masked loss, two counts, a judgement.
+"""Exercises for lesson 2, single-task learning: a masked loss, two counts, a judgement, an
+experiment.
 
 * ``q1`` (``02.q1``) write ``masked_bce(y_true, y_pred)`` in NumPy: binary cross-entropy that
   skips missing (NaN) labels, and is 0 for a batch without any label;
 * ``q2`` (``02.q2``) how many training labels each single-task model can use in a shop with
   scarcer labels;
-* ``q3`` (``02.q3``) the trainable parameters of four single-task models;
-* ``q4`` (``02.q4``) what grows when the shop adds a fifth task, with a reason.
+* ``q3`` (``02.q3``) the trainable parameters of four larger single-task models;
+* ``q4`` (``02.q4``) what grows when the shop adds a fifth task, with a reason;
+* ``q5`` (``02.q5``) an experiment judged by its interval: the purchase model with 5 % of the
+  labels against the course's 15 %, paired over 5 seeds on the test users; answer with the
+  verdict.
+
+Every expected value (and every typical wrong value the tests replay) is computed from the data,
+so the questions follow the shop and the backend.
 """
 
 from __future__ import annotations
@@ -16,11 +23,26 @@ import numpy as np
 
 from mtl_kit.exercises import ChoiceQuestion, CodeQuestion, ValueQuestion, WrongAnswer
 
-__all__ = ["EXERCISE_SHOP", "TASKS", "q1", "q2", "q3", "q4"]
+__all__ = ["EXERCISE_HIDDEN", "EXERCISE_SHOP", "SEEDS", "TASKS", "q1", "q2", "q3", "q4", "q5"]
 
 TASKS = ("click", "purchase", "intent", "dwell")
-#: The shop of question 2: purchase labels even scarcer than the course's, dwell half labelled.
+#: The shop of questions 2 and 5: purchase labels even scarcer than the course's (5 %), dwell
+#: half labelled; the same users and rows as the course's shop.
 EXERCISE_SHOP = {"label_fraction": {"purchase": 0.05, "dwell": 0.5}}
+#: The hidden layers of question 3's models (larger than the lesson's (64, 32)).
+EXERCISE_HIDDEN = (128, 64)
+#: The seeds of question 5's experiment.
+SEEDS = (0, 1, 2, 3, 4)
+
+
+class _Computed(WrongAnswer):
+    """A typical wrong value that depends on the data: ``example`` is a zero-argument function
+    computing it (only the tests replay it, so it is computed only then)."""
+
+    @property
+    def submitted(self):
+        return self.example()
+
 
 # -- q1: masked binary cross-entropy ---------------------------------------------------------
 
@@ -121,6 +143,13 @@ def _exercise_data():
     return course_data(TASKS, **EXERCISE_SHOP)
 
 
+@cache
+def _course_data():
+    from mtl_kit.course import course_data
+
+    return course_data(TASKS)
+
+
 def _labels_used() -> dict[str, int]:
     y = _exercise_data().y_train
     return {task: int(np.sum(~np.isnan(y[task]))) for task in TASKS}
@@ -149,16 +178,18 @@ q2 = ValueQuestion(
     "with a dict {task: count} for click, purchase, intent and dwell.",
     expected=_labels_used,
     wrong=[
-        WrongAnswer(_rows_per_task, "you counted every training row; a model can only learn "
-                                    "from the rows whose label is not NaN",
-                    example={t: 27_987 for t in TASKS}),
-        WrongAnswer(_positives, "you counted the positive labels (1s); a 0 label teaches the "
-                                "model too: count every known label",
-                    example={"click": 2_198, "purchase": 11, "intent": 27_987, "dwell": 14_022}),
-        WrongAnswer(_whole_shop, "you counted the whole shop; the models train on the training "
-                                 "split only (data.y_train)",
-                    example={"click": 40_000, "purchase": 2_000, "intent": 40_000,
-                             "dwell": 20_000}),
+        _Computed(_rows_per_task, "you counted every training row; a model can only learn "
+                                  "from the rows whose label is not NaN",
+                  example=lambda: {t: len(_exercise_data().train) for t in TASKS}),
+        _Computed(_positives, "you counted the positive labels (1s); a 0 label teaches the "
+                              "model too: count every known label",
+                  example=lambda: {**_labels_used(), **{
+                      t: int(np.nansum(_exercise_data().y_train[t]))
+                      for t in ("click", "purchase")}}),
+        _Computed(_whole_shop, "you counted the whole shop; the models train on the training "
+                               "split only (data.y_train)",
+                  example=lambda: {t: int(_exercise_data().shop.impressions[t].notna().sum())
+                                   for t in TASKS}),
     ],
     hints=["data.y_train[task] is NaN where the label is missing.",
            "{task: int(np.sum(~np.isnan(data.y_train[task]))) for task in TASKS}"],
@@ -180,7 +211,7 @@ def _param_counts() -> dict[str, dict[str, int]]:
     features = course_data(("click",)).features
     counts = {}
     for task in TASKS:
-        model = build_single_task(task, features, hidden=(64, 32), seed=0)
+        model = build_single_task(task, features, hidden=EXERCISE_HIDDEN, seed=0)
         counts[task] = {
             "trainable": sum(int(np.prod(w.shape)) for w in model.trainable_weights),
             "all": int(model.count_params()),
@@ -195,29 +226,31 @@ def _total_trainable() -> int:
 q3 = ValueQuestion(
     "02.q3",
     "Build one single-task model per task with build_single_task(task, data.features, "
-    "hidden=(64, 32), seed=0). How many trainable parameters do the four models hold in total?",
+    "hidden=EXERCISE_HIDDEN, seed=0), EXERCISE_HIDDEN being (128, 64). How many trainable "
+    "parameters do the four models hold in total?",
     expected=_total_trainable,
     wrong=[
-        WrongAnswer(lambda a: int(a) == sum(c["all"] for c in _param_counts().values()),
-                    "count_params() also counts non-trainable weights (the normalisation "
-                    "statistics, the loss weight); sum the shapes of model.trainable_weights",
-                    example=113_234),
-        WrongAnswer(lambda a: int(a) == 4 * _param_counts()["click"]["trainable"],
-                    "you multiplied the click model by four; the intent model's output has "
-                    "three units (one per intent), so it is a little larger",
-                    example=113_124),
-        WrongAnswer(lambda a: int(a) in {c["trainable"] for c in _param_counts().values()},
-                    "that is one model; add up all four", example=28_281),
+        _Computed(lambda a: int(a) == sum(c["all"] for c in _param_counts().values()),
+                  "count_params() also counts non-trainable weights (the normalisation "
+                  "statistics, the loss weight); sum the shapes of model.trainable_weights",
+                  example=lambda: sum(c["all"] for c in _param_counts().values())),
+        _Computed(lambda a: int(a) == 4 * _param_counts()["click"]["trainable"],
+                  "you multiplied the click model by four; the intent model's output has "
+                  "three units (one per intent), so it is a little larger",
+                  example=lambda: 4 * _param_counts()["click"]["trainable"]),
+        _Computed(lambda a: int(a) in {c["trainable"] for c in _param_counts().values()},
+                  "that is one model; add up all four",
+                  example=lambda: _param_counts()["purchase"]["trainable"]),
     ],
     hints=["A weight's size is np.prod(w.shape); model.trainable_weights lists the trainable "
            "ones.",
-           "sum(n_params(build_single_task(t, data.features, hidden=(64, 32), seed=0)) "
+           "sum(n_params(build_single_task(t, data.features, hidden=EXERCISE_HIDDEN, seed=0)) "
            "for t in TASKS)"],
     solution="""
     def n_params(model):
         return sum(int(np.prod(w.shape)) for w in model.trainable_weights)
 
-    answer = sum(n_params(build_single_task(t, data.features, hidden=(64, 32), seed=0))
+    answer = sum(n_params(build_single_task(t, data.features, hidden=EXERCISE_HIDDEN, seed=0))
                  for t in TASKS)
     """,
 )
@@ -247,4 +280,86 @@ q4 = ChoiceQuestion(
     reason_solution="single-task models share nothing, so every new task repeats the whole "
                     "model, its training and its serving",
     hints=["What does one single-task model contain, and when does it run?"],
+)
+
+# -- q5: an experiment judged by its interval --------------------------------------------------
+
+
+def _purchase_runs(data):
+    import mtl_kit  # noqa: F401  (selects the backend before keras)
+    from mtl_kit.experiments import TrainingPlan, single_task_runs
+    from mtl_kit.tasks import as_tasks
+
+    return single_task_runs(as_tasks(("purchase",))[0], data, SEEDS, TrainingPlan())
+
+
+@cache
+def _labels_experiment():
+    """The purchase model with 5 % labels minus the one with 15 %, paired on the test users."""
+    from mtl_kit.intervals import metric_interval
+
+    course = _course_data()
+    scarcer, usual = _purchase_runs(_exercise_data()), _purchase_runs(course)
+    return metric_interval(
+        "binary", "auc", course.y_test["purchase"],
+        [run.predictions["test"]["purchase"] for run in scarcer], course.users("test"),
+        reference=[run.predictions["test"]["purchase"] for run in usual])
+
+
+def _labels_verdict() -> str:
+    from mtl_kit.experiments import verdict
+
+    return verdict(_labels_experiment())
+
+
+def _a_number(answer) -> bool:
+    return isinstance(answer, (int, float, np.number)) and not isinstance(answer, bool)
+
+
+def _an_estimate(answer) -> bool:
+    return hasattr(answer, "excludes_zero")
+
+
+q5 = ValueQuestion(
+    "02.q5",
+    "Train the single-task purchase model on the 5 % purchase labels of "
+    "course_data(TASKS, **EXERCISE_SHOP) and on the course's 15 % (course_data(TASKS)) over the "
+    "5 seeds SEEDS (single_task_runs, the course's TrainingPlan()). Compare them on the test "
+    "users, paired over the same rows and seeds (5 % minus 15 %, mtl_kit.intervals."
+    "metric_interval with reference=...). What is the verdict: 'better', 'worse' or 'no "
+    "difference we can detect'?",
+    expected=_labels_verdict,
+    wrong=[
+        WrongAnswer("better", "the interval lies on one side of 0, but which side? Subtract "
+                              "the 15 % model from the 5 % model (reference = the 15 % runs) "
+                              "and look at the sign"),
+        WrongAnswer("no difference we can detect",
+                    "look at the interval again: does it contain 0? Pair the two models on "
+                    "the same test rows and seeds (reference=...); two separate intervals are "
+                    "wider than the paired one"),
+        _Computed(_an_estimate, "that is the interval itself; answer with its verdict, e.g. "
+                                "verdict(difference) from mtl_kit.experiments",
+                  example=_labels_experiment),
+        _Computed(_a_number, "answer with the verdict (a str): 'better', 'worse' or 'no "
+                             "difference we can detect', read from the interval",
+                  example=lambda: _labels_experiment().mean),
+    ],
+    incorrect="answer with one of 'better', 'worse' or 'no difference we can detect'",
+    hints=["single_task_runs(purchase, data, SEEDS, TrainingPlan()) trains (or loads) one "
+           "model per seed; run.predictions['test']['purchase'] holds its test scores.",
+           "metric_interval('binary', 'auc', y_test, scores_5, users, reference=scores_15) "
+           "gives the paired difference; verdict(difference) reads it.",
+           "An interval entirely below 0 means the 5 % model is worse; one that contains 0 is "
+           "'no difference we can detect'."],
+    solution="""
+    purchase = as_tasks(("purchase",))[0]
+    course = course_data(TASKS)
+    runs_5 = single_task_runs(purchase, data, SEEDS, TrainingPlan())
+    runs_15 = single_task_runs(purchase, course, SEEDS, TrainingPlan())
+    difference = metric_interval(
+        "binary", "auc", course.y_test["purchase"],
+        [run.predictions["test"]["purchase"] for run in runs_5], course.users("test"),
+        reference=[run.predictions["test"]["purchase"] for run in runs_15])
+    answer = verdict(difference)
+    """,
 )

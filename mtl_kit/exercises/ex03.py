@@ -1,11 +1,15 @@
-"""Exercises for lesson 3, hard parameter sharing: a loss, a model, a count, a judgement.
+"""Exercises for lesson 3, hard parameter sharing: a loss, a model, a count, a judgement and
+an experiment.
 
 * ``q1`` (``03.q1``) write ``total_loss(losses, lambdas)``: L = Σ_i λ_i L_i;
 * ``q2`` (``03.q2``) write ``build_model()``: a two-task Keras model with one shared layer;
 * ``q3`` (``03.q3``) how many parameters the textbook ``MultiTaskModel`` shares;
-* ``q4`` (``03.q4``) when hard sharing is a good choice, with a reason.
+* ``q4`` (``03.q4``) when hard sharing is a good choice, with a reason;
+* ``q5`` (``03.q5``) an experiment: switch the click loss off (λ_click = 0), compare with one
+  model per task over 5 seeds on validation, and read purchase's verdict off its interval.
 
-No question trains a model, so the exercise notebook runs in seconds.
+Only q5 trains (the learner's ``compare`` run, five seeds); its checker trains nothing: it
+checks that the run is the asked-for experiment and computes the verdict from its interval.
 """
 
 from __future__ import annotations
@@ -18,13 +22,15 @@ from mtl_kit.exercises import (
     ChoiceQuestion,
     CodeQuestion,
     CustomQuestion,
+    IncorrectAnswer,
     NotAttempted,
     ValueQuestion,
     WrongAnswer,
+    ____,
     contains_blank,
 )
 
-__all__ = ["N_FEATURES", "q1", "q2", "q3", "q4"]
+__all__ = ["N_FEATURES", "VERDICTS", "q1", "q2", "q3", "q4", "q5"]
 
 #: Width of the float input of question 2's model.
 N_FEATURES = 10
@@ -261,18 +267,18 @@ q4 = ChoiceQuestion(
     "03.q4",
     "In which situation is hard parameter sharing the best first choice?",
     options={
-        "a": "click and add-to-cart in a new market: both depend on the same customers and "
-             "items, and add-to-cart has few labels",
-        "b": "predicting click and a warehouse's delivery delay from the same impressions: the "
+        "a": "predicting click and a warehouse's delivery delay from the same impressions: the "
              "two depend on very different features",
-        "c": "a single task with millions of labels",
+        "b": "a single task with millions of labels",
+        "c": "click and add-to-cart in a new market: both depend on the same customers and "
+             "items, and add-to-cart has few labels",
         "d": "two tasks owned by two teams who each retrain their model on their own schedule",
     },
-    answer="a",
+    answer="c",
     why_not={
-        "b": "tasks that need very different features fight over one shared bottom (negative "
+        "a": "tasks that need very different features fight over one shared bottom (negative "
              "transfer); hard sharing suits strongly related tasks",
-        "c": "with one task there is nothing to share: multi-task learning needs related tasks",
+        "b": "with one task there is nothing to share: multi-task learning needs related tasks",
         "d": "hard sharing ties the tasks into one model: neither team could retrain its task "
              "alone",
     },
@@ -280,4 +286,159 @@ q4 = ChoiceQuestion(
                     "shared layers learn from the plentiful one",
     hints=["Hard sharing forces every task to use the same hidden features.",
            "When does using the same features help, and whom does it help most?"],
+)
+
+# -- q5: an experiment, judged by its interval -----------------------------------------------
+
+#: The three verdicts ``Comparison.paired()`` gives.
+VERDICTS = ("better", "worse", "no difference we can detect")
+#: With λ_click = 0 the click head never trains: its AUC must fall at least this far below
+#: single-task's (measured: about -0.3), or the run was not the asked-for experiment.
+Q5_CLICK_DROP = 0.05
+Q5_SEEDS = 5
+
+
+class ExperimentQuestion(CustomQuestion):
+    """An experiment to run and a verdict to read off its interval:
+    ``q.check(result, verdict)`` with ``result`` the ``Comparison`` that ``compare`` returned.
+
+    ``checker(result, verdict)`` returns None or the feedback; it never trains anything."""
+
+    kind = "experiment"
+    _check_signature = "result, verdict"
+
+    def check(self, result: Any = ____, verdict: Any = ____) -> None:
+        """Check the experiment ``result`` and the ``verdict`` read from it."""
+        self._run_check(result, verdict)
+
+    def _evaluate(self, result: Any = ____, verdict: Any = ____) -> None:
+        if contains_blank(result):
+            raise NotAttempted("run the experiment first: result = compare(...)")
+        if contains_blank(verdict):
+            raise NotAttempted(f"read purchase's row of result.paired() and set verdict to one of "
+                               f"{', '.join(repr(v) for v in VERDICTS)}")
+        feedback = self.checker(result, verdict)
+        if feedback is not None:
+            raise IncorrectAnswer(str(feedback))
+
+    def examples(self) -> tuple[tuple[Any, ...], list[tuple[tuple[Any, ...], str]]]:
+        """The correct (result, verdict), and each wrong pair with its feedback."""
+        correct = self.correct_example() if callable(self.correct_example) else \
+            self.correct_example
+        return tuple(correct), [(tuple(w.submitted() if callable(w.submitted) else w.submitted),
+                                 w.feedback) for w in self.wrong]
+
+
+_WRONG_SPLIT = ("choices and explorations are made on the validation split: run compare(..., "
+                "split='val'); the test split is kept for the lesson's final number")
+_WRONG_SEEDS = f"run {Q5_SEEDS} seeds (seeds={Q5_SEEDS}): a run or two cannot tell a gain from luck"
+_CLICK_ON = ("your model's click AUC is about single-task's: the click loss is still on. Set "
+             "λ_click = 0 (and λ_purchase = 1) in your builder")
+_SAYS_DETECTED = ("includes 0: a difference is 'better' or 'worse' only when the whole "
+                  "interval lies on one side of 0")
+_SAYS_NOTHING = ("lies entirely on one side of 0: that is a difference we can detect; say which "
+                 "way it goes")
+_WRONG_SIGN = ("check the sign: the difference is your model minus single-task, and a higher AUC "
+               "is better")
+
+
+def _experiment_model(result: Any) -> str | None:
+    others = [m for m in result.models if m != result.reference]
+    return others[0] if len(others) == 1 else None
+
+
+def _check_experiment(result: Any, verdict: Any) -> str | None:
+    from mtl_kit.experiments import SINGLE_TASK
+    from mtl_kit.experiments import verdict as verdict_of
+
+    if not all(hasattr(result, a) for a in ("paired", "difference", "split", "seeds", "models")):
+        return (f"result must be what compare(...) returns (a Comparison), got "
+                f"{type(result).__name__}")
+    if result.split != "val":
+        return _WRONG_SPLIT
+    if len(result.seeds) != Q5_SEEDS:
+        return _WRONG_SEEDS
+    if result.reference != SINGLE_TASK or SINGLE_TASK not in result.models:
+        return "compare against one model per task: leave reference='single-task' (the default)"
+    model = _experiment_model(result)
+    if model is None:
+        return ("compare exactly one model, the hard-sharing model with λ_click = 0, against "
+                "single-task: compare({'no click loss': builder}, data, ...)")
+    tasks = {t.name for t in result.tasks}
+    if not {"click", "purchase"} <= tasks:
+        return "use the lesson's data: course_data(('click', 'purchase'))"
+    if result.difference(model, "click").mean > -Q5_CLICK_DROP:
+        return _CLICK_ON
+    if not isinstance(verdict, str) or verdict.strip().lower() not in VERDICTS:
+        return f"verdict must be one of {', '.join(repr(v) for v in VERDICTS)}, got {verdict!r}"
+    said = verdict.strip().lower()
+    estimate = result.difference(model, "purchase")
+    expected = verdict_of(estimate)
+    if said == expected:
+        return None
+    if expected == VERDICTS[2]:
+        return f"purchase's interval {estimate} {_SAYS_DETECTED}"
+    if said == VERDICTS[2]:
+        return f"purchase's interval {estimate} {_SAYS_NOTHING}"
+    return f"purchase's interval is {estimate}: {_WRONG_SIGN}"
+
+
+def _fake_result(split: str = "val", seeds: int = Q5_SEEDS, purchase_shift: float = 0.0,
+                 click_on: bool = False):
+    """A small synthetic Comparison shaped like the experiment's (for tests; trains nothing).
+
+    Both models score the same signal with their own noise; the model's purchase scores are
+    shifted up by ``purchase_shift`` on the buyers; its click scores are random (the head never
+    trained) unless ``click_on``."""
+    from mtl_kit.experiments import SINGLE_TASK, Comparison, SeedRun
+    from mtl_kit.tasks import as_tasks
+
+    rng = np.random.default_rng(3)
+    n = 3000
+    users = np.repeat(np.arange(n // 3), 3)
+    y = {"click": (rng.random(n) < 0.3).astype("float32"),
+         "purchase": (rng.random(n) < 0.05).astype("float32")}
+    signal = {t: y[t] + rng.normal(scale=1.2, size=n) for t in y}
+    reference, model = [], []
+    for _ in range(seeds):
+        ref = {t: signal[t] + rng.normal(scale=0.3, size=n) for t in y}
+        purchase = (signal["purchase"] + rng.normal(scale=0.3, size=n)
+                    + purchase_shift * y["purchase"])
+        click = signal["click"] + rng.normal(scale=0.3, size=n) if click_on else rng.random(n)
+        reference.append(SeedRun({}, 0, {split: ref}))
+        model.append(SeedRun({}, 3, {split: {"click": click, "purchase": purchase}}))
+    return Comparison(split, tuple(range(seeds)), as_tasks(("click", "purchase")), y, users,
+                      {SINGLE_TASK: reference, "no click loss": model}, SINGLE_TASK)
+
+
+q5 = ExperimentQuestion(
+    "03.q5",
+    "Does purchase's gain come from the click loss? Switch the click loss off (λ_click = 0, "
+    "λ_purchase = 1) on the lesson's hard-sharing model, compare it with one model per task "
+    f"over {Q5_SEEDS} seeds on the validation split, and read purchase's verdict off its "
+    "interval: 'better', 'worse' or 'no difference we can detect'.",
+    checker=_check_experiment,
+    correct_example=lambda: (_fake_result(), VERDICTS[2]),
+    wrong=[
+        WrongAnswer(lambda: (_fake_result(), "better"), _SAYS_DETECTED),
+        WrongAnswer(lambda: (_fake_result(purchase_shift=2.0), VERDICTS[2]), _SAYS_NOTHING),
+        WrongAnswer(lambda: (_fake_result(purchase_shift=2.0), "worse"), _WRONG_SIGN),
+        WrongAnswer(lambda: (_fake_result(split="test"), VERDICTS[2]), _WRONG_SPLIT),
+        WrongAnswer(lambda: (_fake_result(seeds=2), VERDICTS[2]), _WRONG_SEEDS),
+        WrongAnswer(lambda: (_fake_result(click_on=True), VERDICTS[2]), _CLICK_ON),
+    ],
+    hints=["A builder sets λ on the compiled model and returns it: "
+           "hard.set_loss_weights({'click': 0.0, 'purchase': 1.0}); return hard.",
+           "result = compare({'no click loss': no_click_loss}, data, seeds=5, split='val'); "
+           "then look at purchase's row of result.paired(): does its interval [low, high] "
+           "contain 0?"],
+    solution="""
+    def no_click_loss(seed):
+        hard.set_loss_weights({"click": 0.0, "purchase": 1.0})   # the click loss is off
+        return hard
+
+    result = compare({"no click loss": no_click_loss}, data, seeds=5, split="val")
+    print(result.describe("no click loss", "purchase"))
+    verdict = ...  # the verdict in that sentence: the interval decides it
+    """,
 )

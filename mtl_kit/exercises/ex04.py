@@ -1,23 +1,40 @@
-"""Exercises for lesson 4, soft parameter sharing: a penalty, a conversion, two judgements.
+"""Exercises for lesson 4, soft parameter sharing: a penalty, a conversion, two judgements and
+an experiment.
 
 * ``q1`` (``04.q1``) write ``soft_penalty(weights, beta)``: β Σ_{i<j} ‖W_i − W_j‖², counting
   each pair of towers once, as ``mtl_kit.models.build_soft_sharing`` does;
 * ``q2`` (``04.q2``) the β of ``mtl_kit`` that matches a β written for the double sum Σ_i Σ_j;
 * ``q3`` (``04.q3``) what happens to the tower distance as β grows, with a reason;
-* ``q4`` (``04.q4``) when to prefer soft over hard sharing, with a reason.
+* ``q4`` (``04.q4``) when to prefer soft over hard sharing, with a reason;
+* ``q5`` (``04.q5``) an experiment: soft (at the lesson's β) against hard sharing on the shop
+  whose click and conversion drivers are unrelated, 5 seeds on validation; the verdict is read
+  off the interval of soft − hard on purchase.
 
-No question trains a model, so the exercise notebook runs in seconds.
+Only q5 trains (the learner's ``compare`` run); its checker trains nothing: it checks that the
+run is the asked-for experiment and computes the verdict from its interval.
 """
 
 from __future__ import annotations
 
+import functools
 import itertools
+from typing import Any
 
 import numpy as np
 
-from mtl_kit.exercises import ChoiceQuestion, CodeQuestion, ValueQuestion, WrongAnswer
+from mtl_kit.exercises import (
+    ChoiceQuestion,
+    CodeQuestion,
+    CustomQuestion,
+    IncorrectAnswer,
+    NotAttempted,
+    ValueQuestion,
+    WrongAnswer,
+    ____,
+    contains_blank,
+)
 
-__all__ = ["q1", "q2", "q3", "q4"]
+__all__ = ["Q5_SEEDS", "VERDICTS", "q1", "q2", "q3", "q4", "q5"]
 
 # -- q1: the soft-sharing penalty ------------------------------------------------------------
 
@@ -125,20 +142,20 @@ q2 = ValueQuestion(
 
 q3 = ChoiceQuestion(
     "04.q3",
-    "All towers of a soft-sharing model start from the same weights, and we train it for 5 "
-    "epochs at β = 0, 0.001, 0.01, 0.1, 1 and 10. What happens to the tower distance "
-    "Σ d(θ_i, θ_j) after training as β grows?",
+    "All towers of a soft-sharing model start from the same weights, and we train it (early "
+    "stopping on validation) at β = 0, 0.01, 0.1, 1 and 10. What happens to the tower distance "
+    "Σ d(θ_i, θ_j) of the trained towers as β grows?",
     options={
         "a": "it grows: a larger β makes the loss larger, so the towers move further",
-        "b": "it shrinks towards 0: the towers behave more and more like one shared bottom",
-        "c": "it stays the same: β only scales the penalty, not the task losses",
+        "b": "it stays the same: β only scales the penalty, not the task losses",
+        "c": "it shrinks towards 0: the towers behave more and more like one shared bottom",
         "d": "it is exactly 0 for every β > 0",
     },
-    answer="b",
+    answer="c",
     why_not={
         "a": "the penalty β·Σ d is part of what the optimiser minimises: the larger β, the "
              "more any distance between the towers costs",
-        "c": "scaling the penalty changes its gradient 2β(θ_i − θ_j), which pulls the towers "
+        "b": "scaling the penalty changes its gradient 2β(θ_i − θ_j), which pulls the towers "
              "together harder; the trade-off with the task losses moves",
         "d": "each task's loss still pulls its tower its own way; for a small β the towers end "
              "up apart, and only as β grows does the distance approach 0",
@@ -157,19 +174,175 @@ q4 = ChoiceQuestion(
     "sizing and quality, which hardly affect clicks. Which sharing is the best starting point?",
     options={
         "a": "hard sharing: one shared bottom is always better, because it has the most data",
-        "b": "soft sharing with β tuned on validation data: each task keeps its own tower and "
+        "b": "soft sharing with a very large β, to be safe",
+        "c": "soft sharing with β = 0, because the tasks are related",
+        "d": "soft sharing with β chosen on validation data: each task keeps its own tower and "
              "borrows from the other only as much as helps",
-        "c": "soft sharing with a very large β, to be safe",
-        "d": "soft sharing with β = 0, because the tasks are related",
     },
-    answer="b",
+    answer="d",
     why_not={
         "a": "for weakly related tasks one shared bottom forces a compromise that can hurt "
              "both (negative transfer)",
-        "c": "a very large β ties the towers together: that is hard sharing again",
-        "d": "β = 0 trains separate models: nothing is shared at all",
+        "b": "a very large β ties the towers together: that is hard sharing again",
+        "c": "β = 0 trains separate models: nothing is shared at all",
     },
     reason_solution="the tasks are only weakly related, so each needs its own features, and "
-                    "tuning β finds how much sharing helps",
+                    "choosing β on validation finds how much sharing helps",
     hints=["Which β reproduces separate models, and which one hard sharing?"],
+)
+
+# -- q5: an experiment, judged by its interval -----------------------------------------------
+
+#: The three verdicts ``Comparison.paired()`` gives.
+VERDICTS = ("better", "worse", "no difference we can detect")
+Q5_SEEDS = 5
+#: The names the learner gives the two models in ``compare``.
+SOFT, HARD = "soft", "hard"
+TASKS = ("click", "purchase")
+
+
+class ExperimentQuestion(CustomQuestion):
+    """An experiment to run and a verdict to read off its interval:
+    ``q.check(result, verdict)`` with ``result`` the ``Comparison`` that ``compare`` returned.
+
+    ``checker(result, verdict)`` returns None or the feedback; it never trains anything.
+    ``correct_example`` and each wrong answer's example may be functions that build the pair
+    (they are only built when the examples are asked for)."""
+
+    kind = "experiment"
+    _check_signature = "result, verdict"
+
+    def check(self, result: Any = ____, verdict: Any = ____) -> None:
+        """Check the experiment ``result`` and the ``verdict`` read from it."""
+        self._run_check(result, verdict)
+
+    def _evaluate(self, result: Any = ____, verdict: Any = ____) -> None:
+        if contains_blank(result):
+            raise NotAttempted("run the experiment first: result = compare(...)")
+        if contains_blank(verdict):
+            raise NotAttempted(f"read purchase's soft − hard interval and set verdict to one of "
+                               f"{', '.join(repr(v) for v in VERDICTS)}")
+        feedback = self.checker(result, verdict)
+        if feedback is not None:
+            raise IncorrectAnswer(str(feedback))
+
+    def examples(self) -> tuple[tuple[Any, ...], list[tuple[tuple[Any, ...], str]]]:
+        """The correct (result, verdict), and each wrong pair with its feedback."""
+        def build(example):
+            return tuple(example() if callable(example) else example)
+
+        return build(self.correct_example), [(build(w.submitted), w.feedback)
+                                              for w in self.wrong]
+
+
+_WRONG_SPLIT = ("explorations are made on the validation split: run compare(..., split='val'); "
+                "the test split is kept for a lesson's final numbers")
+_WRONG_SEEDS = f"run {Q5_SEEDS} seeds (seeds={Q5_SEEDS}): a run or two cannot tell a gain from luck"
+_WRONG_NAMES = (f"name the two models {SOFT!r} and {HARD!r}: compare({{{SOFT!r}: …, {HARD!r}: "
+                "…}, unrelated, …)")
+_WRONG_SHOP = ("this is not the shop with unrelated drivers: pass "
+               "course_data(('click', 'purchase'), task_correlation=0.0) to compare")
+_SAYS_DETECTED = ("includes 0: a difference is 'better' or 'worse' only when the whole "
+                  "interval lies on one side of 0")
+_SAYS_NOTHING = ("lies entirely on one side of 0: that is a difference we can detect; say which "
+                 "way it goes")
+_WRONG_SIGN = ("check the sign: the difference is soft minus hard, and a higher AUC is better")
+
+
+@functools.cache
+def _unrelated_validation() -> tuple[np.ndarray, np.ndarray]:
+    """The purchase labels and users of the unrelated shop's validation split."""
+    from mtl_kit.course import course_data
+
+    data = course_data(TASKS, task_correlation=0.0)
+    return data.y_val["purchase"], data.users("val")
+
+
+def _check_experiment(result: Any, verdict: Any) -> str | None:
+    from mtl_kit.experiments import verdict as verdict_of
+
+    if not all(hasattr(result, a) for a in ("difference", "split", "seeds", "models", "y_true")):
+        return (f"result must be what compare(...) returns (a Comparison), got "
+                f"{type(result).__name__}")
+    if result.split != "val":
+        return _WRONG_SPLIT
+    if len(result.seeds) != Q5_SEEDS:
+        return _WRONG_SEEDS
+    if SOFT not in result.models or HARD not in result.models:
+        return _WRONG_NAMES
+    labels = np.asarray(result.y_true.get("purchase", []))
+    expected = _unrelated_validation()[0]
+    if labels.shape != expected.shape or not np.array_equal(labels, expected):
+        return _WRONG_SHOP
+    if not isinstance(verdict, str) or verdict.strip().lower() not in VERDICTS:
+        return f"verdict must be one of {', '.join(repr(v) for v in VERDICTS)}, got {verdict!r}"
+    said = verdict.strip().lower()
+    estimate = result.difference(SOFT, "purchase", reference=HARD)
+    right = verdict_of(estimate)
+    if said == right:
+        return None
+    if right == VERDICTS[2]:
+        return f"purchase's soft − hard interval {estimate} {_SAYS_DETECTED}"
+    if said == VERDICTS[2]:
+        return f"purchase's soft − hard interval {estimate} {_SAYS_NOTHING}"
+    return f"purchase's soft − hard interval is {estimate}: {_WRONG_SIGN}"
+
+
+def _fake_result(split: str = "val", seeds: int = Q5_SEEDS, soft_shift: float = 0.0,
+                 shop: str = "unrelated"):
+    """A synthetic Comparison shaped like the experiment's, on the unrelated shop's validation
+    labels (for tests; trains nothing). Both models score the same signal with their own
+    noise; soft's purchase scores are shifted up by ``soft_shift`` on the buyers.
+    ``shop="other"`` shuffles the labels (another shop)."""
+    from mtl_kit.experiments import Comparison, SeedRun
+    from mtl_kit.tasks import as_tasks
+
+    purchase, users = _unrelated_validation()
+    rng = np.random.default_rng(4)
+    if shop != "unrelated":
+        purchase = rng.permutation(purchase)
+    n = len(purchase)
+    y = {"click": np.maximum(purchase, rng.random(n) < 0.2).astype("float32"),
+         "purchase": purchase}
+    signal = {t: y[t] + rng.normal(scale=1.2, size=n) for t in y}
+    runs: dict[str, list] = {SOFT: [], HARD: []}
+    for _ in range(seeds):
+        for name, shift in ((SOFT, soft_shift), (HARD, 0.0)):
+            scores = {t: signal[t] + rng.normal(scale=0.3, size=n) for t in y}
+            scores["purchase"] = scores["purchase"] + shift * y["purchase"]
+            runs[name].append(SeedRun({}, 3, {split: scores}))
+    return Comparison(split, tuple(range(seeds)), as_tasks(TASKS), y, users, runs, HARD)
+
+
+q5 = ExperimentQuestion(
+    "04.q5",
+    "Does soft sharing pull ahead of hard sharing when the tasks' drivers are unrelated? On "
+    "course_data(('click', 'purchase'), task_correlation=0.0), compare soft sharing at the β "
+    "lesson 4 chose on validation (name it 'soft') with hard sharing (name it 'hard') over "
+    f"{Q5_SEEDS} seeds on the validation split, and read the verdict of soft − hard on purchase "
+    "off its interval: 'better', 'worse' or 'no difference we can detect'.",
+    checker=_check_experiment,
+    correct_example=lambda: (_fake_result(), VERDICTS[2]),
+    wrong=[
+        WrongAnswer(lambda: (_fake_result(), "better"), _SAYS_DETECTED),
+        WrongAnswer(lambda: (_fake_result(soft_shift=2.0), VERDICTS[2]), _SAYS_NOTHING),
+        WrongAnswer(lambda: (_fake_result(soft_shift=2.0), "worse"), _WRONG_SIGN),
+        WrongAnswer(lambda: (_fake_result(split="test"), VERDICTS[2]), _WRONG_SPLIT),
+        WrongAnswer(lambda: (_fake_result(seeds=2), VERDICTS[2]), _WRONG_SEEDS),
+        WrongAnswer(lambda: (_fake_result(shop="other"), VERDICTS[2]), _WRONG_SHOP),
+    ],
+    hints=["Build both models once on the unrelated shop's features; a builder returns the "
+           "compiled model: def soft_builder(seed): return soft.",
+           "result = compare({'soft': …, 'hard': …}, unrelated, seeds=5, split='val', "
+           "reference='hard') trains no single-task models; then print "
+           "result.describe('soft', 'purchase'): does its interval contain 0?"],
+    solution="""
+    unrelated = course_data(("click", "purchase"), task_correlation=0.0)
+    soft = build_soft_sharing(("click", "purchase"), unrelated.features, beta=BETA, seed=0)
+    hard = build_hard_sharing(("click", "purchase"), unrelated.features, seed=0)
+    result = compare({"soft": lambda seed: soft, "hard": lambda seed: hard}, unrelated,
+                     seeds=5, split="val", reference="hard")
+    print(result.describe("soft", "purchase"))
+    verdict = ...  # the verdict in that sentence: the interval decides it
+    """,
 )

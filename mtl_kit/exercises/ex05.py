@@ -1,14 +1,20 @@
-"""Exercises for lesson 5, feature-based sharing: a gate, Δm, a heatmap and a judgement.
+"""Exercises for lesson 5, feature-based sharing: a gate, Δm, a heatmap, a judgement and an
+experiment.
 
 * ``q1`` (``05.q1``) write ``mmoe_combine(expert_outputs, gate_logits)`` in NumPy: a softmax
   over the experts, then the gate-weighted sum of the experts' outputs;
 * ``q2`` (``05.q2``) Δm of a multi-task model from a small metric table (one metric is
   lower-is-better);
-* ``q3`` (``05.q3``) read the MMoE gate heatmap of the lesson: which expert does purchase rely
-  on most?
-* ``q4`` (``05.q4``) when to pick MMoE over hard sharing, with a reason.
+* ``q3`` (``05.q3``) read the gate heatmap of an MMoE trained with another seed than the
+  lesson's (its experts are numbered differently): which expert does purchase rely on most?
+* ``q4`` (``05.q4``) when to pick MMoE over hard sharing, with a reason;
+* ``q5`` (``05.q5``) an experiment: do the gates buy anything? Compare the lesson's MMoE
+  (4 experts) with a one-expert MMoE over 5 seeds on validation and read purchase's verdict
+  off its interval.
 
-Only ``q3`` trains a model (the lesson's MMoE, once per kernel: ``exercise_mmoe()``).
+``q3`` trains one MMoE (``exercise_mmoe()``, once per kernel); ``q5``'s run is the learner's
+own ``compare`` (its checker trains nothing: it checks that the run is the asked-for
+experiment and computes the verdict from its interval).
 """
 
 from __future__ import annotations
@@ -20,9 +26,10 @@ from typing import Any
 import numpy as np
 
 from mtl_kit.exercises import ChoiceQuestion, CodeQuestion, ValueQuestion, WrongAnswer
+from mtl_kit.exercises.ex03 import VERDICTS, ExperimentQuestion
 
-__all__ = ["HIGHER_IS_BETTER", "MMOE_SETTINGS", "MTL_METRICS", "SINGLE_METRICS",
-           "exercise_mmoe", "q1", "q2", "q3", "q4"]
+__all__ = ["HIGHER_IS_BETTER", "MMOE_SETTINGS", "MTL_METRICS", "SINGLE_METRICS", "VERDICTS",
+           "exercise_mmoe", "q1", "q2", "q3", "q4", "q5"]
 
 # -- q1: combining MMoE experts with a gate ----------------------------------------------------
 
@@ -165,30 +172,33 @@ q2 = ValueQuestion(
 
 # -- q3: reading a gate heatmap -------------------------------------------------------------
 
-#: The lesson's MMoE and how it is trained (5 epochs, batch 256, seed 0).
+#: The exercise's MMoE: the lesson's architecture with another seed (the lesson opens seed 4),
+#: trained like every run of the course (early stopping on the validation loss).
 MMOE_SETTINGS: dict[str, Any] = {"n_experts": 4, "expert_units": (32,), "tower": (16,),
-                                 "seed": 0, "epochs": 5, "batch_size": 256}
+                                 "seed": 6}
 
 
 @cache
 def exercise_mmoe():
-    """The lesson's MMoE trained on the course's shop: ``(model, data)`` (once per kernel)."""
+    """The exercise's MMoE trained on the course's shop: ``(model, data)`` (once per kernel)."""
     import mtl_kit  # noqa: F401  (selects the backend before Keras is imported)
     from mtl_kit.course import course_data
+    from mtl_kit.experiments import TrainingPlan, early_stopping
     from mtl_kit.models import build_mmoe
 
-    settings = dict(MMOE_SETTINGS)
-    epochs, batch_size = settings.pop("epochs"), settings.pop("batch_size")
+    plan = TrainingPlan()
     data = course_data(("click", "purchase"))
-    model = build_mmoe(("click", "purchase"), data.features, **settings)
-    model.fit(data.x_train, data.y_train, epochs=epochs, batch_size=batch_size)
+    model = build_mmoe(("click", "purchase"), data.features, **MMOE_SETTINGS)
+    model.fit(data.x_train, data.y_train, validation_data=(data.x_val, data.y_val),
+              epochs=plan.max_epochs, batch_size=plan.batch_size,
+              callbacks=[early_stopping(plan)])
     return model, data
 
 
 @cache
 def _mean_purchase_gate() -> tuple[float, ...]:
     model, data = exercise_mmoe()
-    return tuple(float(v) for v in model.gate_weights(data.x_test)["purchase"].mean(axis=0))
+    return tuple(float(v) for v in model.gate_weights(data.x_val)["purchase"].mean(axis=0))
 
 
 def _top_expert() -> int:
@@ -212,7 +222,8 @@ class _ComputedWrongAnswer(WrongAnswer):
 
 q3 = ValueQuestion(
     "05.q3",
-    "In the heatmap of the MMoE's mean gate weights (experts numbered 1 to 4, as in the lesson), "
+    "In the heatmap of this exercise's MMoE (seed 6, so its experts are not numbered like the "
+    "lesson's; mean gate weights over the validation impressions, experts numbered 1 to 4), "
     "which expert does purchase rely on most? Give the expert's number.",
     expected=_top_expert,
     wrong=[
@@ -239,25 +250,138 @@ q4 = ChoiceQuestion(
     "When would you pick MMoE over hard parameter sharing?",
     options={
         "a": "always: MMoE has more parameters, so it is at least as good as hard sharing",
-        "b": "when the tasks are only partly related or pull in different directions: each "
+        "b": "when the tasks are strongly related and one has scarce labels, like click and "
+             "purchase: that is where MMoE clearly beat hard sharing in lesson 5",
+        "c": "when there is only one task",
+        "d": "when the tasks are only partly related or pull in different directions: each "
              "task's gate can pick its own mix of experts instead of forcing every task through "
              "the same features",
-        "c": "when the tasks are strongly related and one has scarce labels, like click and "
-             "purchase: that is where MMoE clearly beat hard sharing in lesson 5",
-        "d": "when there is only one task",
     },
-    answer="b",
+    answer="d",
     why_not={
-        "a": "more parameters means more to fit and more to tune; in lesson 5 MMoE did not beat "
-             "hard sharing beyond the noise",
-        "c": "in lesson 5 both gates picked mostly the same expert and MMoE did not beat hard "
-             "sharing beyond the noise: for strongly related tasks one shared bottom is enough",
-        "d": "with one task there is nothing to share between tasks: a single gate over experts "
+        "a": "more parameters means more to fit and more to tune; in lesson 5 no architecture "
+             "was detectably better than hard sharing over 5 seeds",
+        "b": "in lesson 5 MMoE was not detectably better than hard sharing on either task (its "
+             "paired intervals include 0): for strongly related tasks one shared bottom is "
+             "enough",
+        "c": "with one task there is nothing to share between tasks: a single gate over experts "
              "is a plain mixture of experts, not multi-task learning",
     },
     min_reason_words=5,
     reason_solution="with partly related or conflicting tasks a single shared bottom forces a "
                     "compromise, while separate gates let each task use the experts that help it",
     hints=["What does MMoE add to a shared bottom, and when is that freedom worth its cost?",
-           "Look back at lesson 5's gate heatmap: did the two tasks use different experts?"],
+           "Look back at lesson 5's table: was MMoE detectably better than hard sharing there?"],
+)
+
+# -- q5: an experiment, judged by its interval -----------------------------------------------
+
+Q5_SEEDS = 5
+#: The names the experiment's two models must have in ``compare``.
+Q5_MODEL, Q5_REFERENCE = "4 experts", "1 expert"
+
+_WRONG_SPLIT = ("choices and explorations are made on the validation split: run compare(..., "
+                "split='val'); the test split is kept for the lesson's final numbers")
+_WRONG_SEEDS = f"run {Q5_SEEDS} seeds (seeds={Q5_SEEDS}): a run or two cannot tell a gain from luck"
+_WRONG_SETUP = (f"compare exactly two models named {Q5_MODEL!r} and {Q5_REFERENCE!r}, with "
+                f"reference={Q5_REFERENCE!r}: compare({{{Q5_MODEL!r}: four, {Q5_REFERENCE!r}: "
+                f"one}}, data, seeds={Q5_SEEDS}, split='val', reference={Q5_REFERENCE!r})")
+_SAYS_DETECTED = ("includes 0: a difference is 'better' or 'worse' only when the whole "
+                  "interval lies on one side of 0")
+_SAYS_NOTHING = ("lies entirely on one side of 0: that is a difference we can detect; say which "
+                 "way it goes")
+_WRONG_SIGN = (f"check the sign: the difference is {Q5_MODEL} minus {Q5_REFERENCE}, and a higher "
+               f"AUC is better")
+
+
+def _check_experiment(result: Any, verdict: Any) -> str | None:
+    from mtl_kit.experiments import verdict as verdict_of
+
+    if not all(hasattr(result, a) for a in ("difference", "split", "seeds", "models",
+                                            "reference", "tasks")):
+        return (f"result must be what compare(...) returns (a Comparison), got "
+                f"{type(result).__name__}")
+    if result.split != "val":
+        return _WRONG_SPLIT
+    if len(result.seeds) != Q5_SEEDS:
+        return _WRONG_SEEDS
+    if sorted(result.models) != sorted([Q5_MODEL, Q5_REFERENCE]) \
+            or result.reference != Q5_REFERENCE:
+        return _WRONG_SETUP
+    if not {"click", "purchase"} <= {t.name for t in result.tasks}:
+        return "use the lesson's data: course_data(('click', 'purchase'))"
+    if not isinstance(verdict, str) or verdict.strip().lower() not in VERDICTS:
+        return f"verdict must be one of {', '.join(repr(v) for v in VERDICTS)}, got {verdict!r}"
+    said = verdict.strip().lower()
+    estimate = result.difference(Q5_MODEL, "purchase")
+    expected = verdict_of(estimate)
+    if said == expected:
+        return None
+    if expected == VERDICTS[2]:
+        return f"purchase's interval {estimate} {_SAYS_DETECTED}"
+    if said == VERDICTS[2]:
+        return f"purchase's interval {estimate} {_SAYS_NOTHING}"
+    return f"purchase's interval is {estimate}: {_WRONG_SIGN}"
+
+
+def _fake_result(split: str = "val", seeds: int = Q5_SEEDS, purchase_shift: float = 0.0,
+                 names: tuple[str, str] = (Q5_MODEL, Q5_REFERENCE)):
+    """A small synthetic Comparison shaped like the experiment's (for tests; trains nothing):
+    both models score the same signal with their own noise; the first model's purchase scores
+    are shifted up by ``purchase_shift`` on the buyers."""
+    from mtl_kit.experiments import Comparison, SeedRun
+    from mtl_kit.tasks import as_tasks
+
+    rng = np.random.default_rng(5)
+    n = 3000
+    users = np.repeat(np.arange(n // 3), 3)
+    y = {"click": (rng.random(n) < 0.3).astype("float32"),
+         "purchase": (rng.random(n) < 0.05).astype("float32")}
+    signal = {t: y[t] + rng.normal(scale=1.2, size=n) for t in y}
+    model, reference = [], []
+    for _ in range(seeds):
+        one = {t: signal[t] + rng.normal(scale=0.3, size=n) for t in y}
+        four = {t: signal[t] + rng.normal(scale=0.3, size=n) for t in y}
+        four["purchase"] = four["purchase"] + purchase_shift * y["purchase"]
+        model.append(SeedRun({}, 3, {split: four}))
+        reference.append(SeedRun({}, 3, {split: one}))
+    return Comparison(split, tuple(range(seeds)), as_tasks(("click", "purchase")), y, users,
+                      {names[0]: model, names[1]: reference}, names[1])
+
+
+q5 = ExperimentQuestion(
+    "05.q5",
+    "Do the gates buy anything? An MMoE with a single expert has nothing to route (its gate is "
+    "always 1): it is hard sharing with one expert as the shared bottom. Compare the lesson's "
+    f"MMoE ({Q5_MODEL!r}) with a one-expert MMoE ({Q5_REFERENCE!r}, the reference) over "
+    f"{Q5_SEEDS} seeds on the validation split, and read purchase's verdict off its interval: "
+    "'better', 'worse' or 'no difference we can detect'.",
+    checker=_check_experiment,
+    correct_example=lambda: (_fake_result(), VERDICTS[2]),
+    wrong=[
+        WrongAnswer(lambda: (_fake_result(), "better"), _SAYS_DETECTED),
+        WrongAnswer(lambda: (_fake_result(purchase_shift=2.0), VERDICTS[2]), _SAYS_NOTHING),
+        WrongAnswer(lambda: (_fake_result(purchase_shift=2.0), "worse"), _WRONG_SIGN),
+        WrongAnswer(lambda: (_fake_result(split="test"), VERDICTS[2]), _WRONG_SPLIT),
+        WrongAnswer(lambda: (_fake_result(seeds=2), VERDICTS[2]), _WRONG_SEEDS),
+        WrongAnswer(lambda: (_fake_result(names=("MMoE", "hard")), VERDICTS[2]), _WRONG_SETUP),
+    ],
+    hints=["A builder is a function seed -> compiled model: lambda seed: build_mmoe(TASKS, "
+           "data.features, n_experts=4, expert_units=(32,), tower=(16,), seed=seed), and the "
+           "same with n_experts=1.",
+           f"result = compare({{{Q5_MODEL!r}: four, {Q5_REFERENCE!r}: one}}, data, seeds=5, "
+           f"split='val', reference={Q5_REFERENCE!r}); then print(result.difference({Q5_MODEL!r}, "
+           "'purchase')): does its interval [low, high] contain 0?"],
+    solution=f"""
+    def mmoe_builder(n_experts):
+        def build(seed):
+            return build_mmoe(TASKS, data.features, n_experts=n_experts, expert_units=(32,),
+                              tower=(16,), seed=seed)
+        return build
+
+    result = compare({{{Q5_MODEL!r}: mmoe_builder(4), {Q5_REFERENCE!r}: mmoe_builder(1)}}, data,
+                     seeds=5, split="val", reference={Q5_REFERENCE!r})
+    print(result.describe({Q5_MODEL!r}, "purchase"))
+    verdict = ...  # the verdict in that sentence: the interval decides it
+    """,
 )
