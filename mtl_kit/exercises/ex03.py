@@ -22,12 +22,20 @@ from mtl_kit.exercises import (
     ChoiceQuestion,
     CodeQuestion,
     CustomQuestion,
-    IncorrectAnswer,
     NotAttempted,
     ValueQuestion,
     WrongAnswer,
-    ____,
     contains_blank,
+)
+from mtl_kit.exercises.experiment import (
+    SAYS_DETECTED,
+    SAYS_NOTHING,
+    VERDICTS,
+    WRONG_SPLIT,
+    ExperimentQuestion,
+    check_comparison,
+    judge_verdict,
+    wrong_seeds,
 )
 
 __all__ = ["N_FEATURES", "VERDICTS", "q1", "q2", "q3", "q4", "q5"]
@@ -291,53 +299,15 @@ q4 = ChoiceQuestion(
 # -- q5: an experiment, judged by its interval -----------------------------------------------
 
 #: The three verdicts ``Comparison.paired()`` gives.
-VERDICTS = ("better", "worse", "no difference we can detect")
 #: With λ_click = 0 the click head never trains: its AUC must fall at least this far below
 #: single-task's (measured: about -0.3), or the run was not the asked-for experiment.
 Q5_CLICK_DROP = 0.05
 Q5_SEEDS = 5
 
 
-class ExperimentQuestion(CustomQuestion):
-    """An experiment to run and a verdict to read off its interval:
-    ``q.check(result, verdict)`` with ``result`` the ``Comparison`` that ``compare`` returned.
-
-    ``checker(result, verdict)`` returns None or the feedback; it never trains anything."""
-
-    kind = "experiment"
-    _check_signature = "result, verdict"
-
-    def check(self, result: Any = ____, verdict: Any = ____) -> None:
-        """Check the experiment ``result`` and the ``verdict`` read from it."""
-        self._run_check(result, verdict)
-
-    def _evaluate(self, result: Any = ____, verdict: Any = ____) -> None:
-        if contains_blank(result):
-            raise NotAttempted("run the experiment first: result = compare(...)")
-        if contains_blank(verdict):
-            raise NotAttempted(f"read purchase's row of result.paired() and set verdict to one of "
-                               f"{', '.join(repr(v) for v in VERDICTS)}")
-        feedback = self.checker(result, verdict)
-        if feedback is not None:
-            raise IncorrectAnswer(str(feedback))
-
-    def examples(self) -> tuple[tuple[Any, ...], list[tuple[tuple[Any, ...], str]]]:
-        """The correct (result, verdict), and each wrong pair with its feedback."""
-        correct = self.correct_example() if callable(self.correct_example) else \
-            self.correct_example
-        return tuple(correct), [(tuple(w.submitted() if callable(w.submitted) else w.submitted),
-                                 w.feedback) for w in self.wrong]
-
-
-_WRONG_SPLIT = ("choices and explorations are made on the validation split: run compare(..., "
-                "split='val'); the test split is kept for the lesson's final number")
-_WRONG_SEEDS = f"run {Q5_SEEDS} seeds (seeds={Q5_SEEDS}): a run or two cannot tell a gain from luck"
 _CLICK_ON = ("your model's click AUC is about single-task's: the click loss is still on. Set "
              "λ_click = 0 (and λ_purchase = 1) in your builder")
-_SAYS_DETECTED = ("includes 0: a difference is 'better' or 'worse' only when the whole "
-                  "interval lies on one side of 0")
-_SAYS_NOTHING = ("lies entirely on one side of 0: that is a difference we can detect; say which "
-                 "way it goes")
+
 _WRONG_SIGN = ("check the sign: the difference is your model minus single-task, and a higher AUC "
                "is better")
 
@@ -349,15 +319,10 @@ def _experiment_model(result: Any) -> str | None:
 
 def _check_experiment(result: Any, verdict: Any) -> str | None:
     from mtl_kit.experiments import SINGLE_TASK
-    from mtl_kit.experiments import verdict as verdict_of
 
-    if not all(hasattr(result, a) for a in ("paired", "difference", "split", "seeds", "models")):
-        return (f"result must be what compare(...) returns (a Comparison), got "
-                f"{type(result).__name__}")
-    if result.split != "val":
-        return _WRONG_SPLIT
-    if len(result.seeds) != Q5_SEEDS:
-        return _WRONG_SEEDS
+    problem = check_comparison(result, Q5_SEEDS)
+    if problem is not None:
+        return problem
     if result.reference != SINGLE_TASK or SINGLE_TASK not in result.models:
         return "compare against one model per task: leave reference='single-task' (the default)"
     model = _experiment_model(result)
@@ -369,18 +334,8 @@ def _check_experiment(result: Any, verdict: Any) -> str | None:
         return "use the lesson's data: course_data(('click', 'purchase'))"
     if result.difference(model, "click").mean > -Q5_CLICK_DROP:
         return _CLICK_ON
-    if not isinstance(verdict, str) or verdict.strip().lower() not in VERDICTS:
-        return f"verdict must be one of {', '.join(repr(v) for v in VERDICTS)}, got {verdict!r}"
-    said = verdict.strip().lower()
-    estimate = result.difference(model, "purchase")
-    expected = verdict_of(estimate)
-    if said == expected:
-        return None
-    if expected == VERDICTS[2]:
-        return f"purchase's interval {estimate} {_SAYS_DETECTED}"
-    if said == VERDICTS[2]:
-        return f"purchase's interval {estimate} {_SAYS_NOTHING}"
-    return f"purchase's interval is {estimate}: {_WRONG_SIGN}"
+    return judge_verdict(result.difference(model, "purchase"), verdict,
+                         "purchase's interval", _WRONG_SIGN)
 
 
 def _fake_result(split: str = "val", seeds: int = Q5_SEEDS, purchase_shift: float = 0.0,
@@ -417,14 +372,15 @@ q5 = ExperimentQuestion(
     "λ_purchase = 1) on the lesson's hard-sharing model, compare it with one model per task "
     f"over {Q5_SEEDS} seeds on the validation split, and read purchase's verdict off its "
     "interval: 'better', 'worse' or 'no difference we can detect'.",
+    verdict_prompt="read purchase's row of result.paired()",
     checker=_check_experiment,
     correct_example=lambda: (_fake_result(), VERDICTS[2]),
     wrong=[
-        WrongAnswer(lambda: (_fake_result(), "better"), _SAYS_DETECTED),
-        WrongAnswer(lambda: (_fake_result(purchase_shift=2.0), VERDICTS[2]), _SAYS_NOTHING),
+        WrongAnswer(lambda: (_fake_result(), "better"), SAYS_DETECTED),
+        WrongAnswer(lambda: (_fake_result(purchase_shift=2.0), VERDICTS[2]), SAYS_NOTHING),
         WrongAnswer(lambda: (_fake_result(purchase_shift=2.0), "worse"), _WRONG_SIGN),
-        WrongAnswer(lambda: (_fake_result(split="test"), VERDICTS[2]), _WRONG_SPLIT),
-        WrongAnswer(lambda: (_fake_result(seeds=2), VERDICTS[2]), _WRONG_SEEDS),
+        WrongAnswer(lambda: (_fake_result(split="test"), VERDICTS[2]), WRONG_SPLIT),
+        WrongAnswer(lambda: (_fake_result(seeds=2), VERDICTS[2]), wrong_seeds(Q5_SEEDS)),
         WrongAnswer(lambda: (_fake_result(click_on=True), VERDICTS[2]), _CLICK_ON),
     ],
     hints=["A builder sets λ on the compiled model and returns it: "

@@ -25,13 +25,18 @@ import numpy as np
 from mtl_kit.exercises import (
     ChoiceQuestion,
     CodeQuestion,
-    CustomQuestion,
-    IncorrectAnswer,
-    NotAttempted,
     ValueQuestion,
     WrongAnswer,
-    ____,
-    contains_blank,
+)
+from mtl_kit.exercises.experiment import (
+    SAYS_DETECTED,
+    SAYS_NOTHING,
+    VERDICTS,
+    WRONG_SPLIT,
+    ExperimentQuestion,
+    check_comparison,
+    judge_verdict,
+    wrong_seeds,
 )
 
 __all__ = ["Q5_SEEDS", "VERDICTS", "q1", "q2", "q3", "q4", "q5"]
@@ -194,58 +199,16 @@ q4 = ChoiceQuestion(
 # -- q5: an experiment, judged by its interval -----------------------------------------------
 
 #: The three verdicts ``Comparison.paired()`` gives.
-VERDICTS = ("better", "worse", "no difference we can detect")
 Q5_SEEDS = 5
 #: The names the learner gives the two models in ``compare``.
 SOFT, HARD = "soft", "hard"
 TASKS = ("click", "purchase")
 
 
-class ExperimentQuestion(CustomQuestion):
-    """An experiment to run and a verdict to read off its interval:
-    ``q.check(result, verdict)`` with ``result`` the ``Comparison`` that ``compare`` returned.
-
-    ``checker(result, verdict)`` returns None or the feedback; it never trains anything.
-    ``correct_example`` and each wrong answer's example may be functions that build the pair
-    (they are only built when the examples are asked for)."""
-
-    kind = "experiment"
-    _check_signature = "result, verdict"
-
-    def check(self, result: Any = ____, verdict: Any = ____) -> None:
-        """Check the experiment ``result`` and the ``verdict`` read from it."""
-        self._run_check(result, verdict)
-
-    def _evaluate(self, result: Any = ____, verdict: Any = ____) -> None:
-        if contains_blank(result):
-            raise NotAttempted("run the experiment first: result = compare(...)")
-        if contains_blank(verdict):
-            raise NotAttempted(f"read purchase's soft − hard interval and set verdict to one of "
-                               f"{', '.join(repr(v) for v in VERDICTS)}")
-        feedback = self.checker(result, verdict)
-        if feedback is not None:
-            raise IncorrectAnswer(str(feedback))
-
-    def examples(self) -> tuple[tuple[Any, ...], list[tuple[tuple[Any, ...], str]]]:
-        """The correct (result, verdict), and each wrong pair with its feedback."""
-        def build(example):
-            return tuple(example() if callable(example) else example)
-
-        return build(self.correct_example), [(build(w.submitted), w.feedback)
-                                              for w in self.wrong]
-
-
-_WRONG_SPLIT = ("explorations are made on the validation split: run compare(..., split='val'); "
-                "the test split is kept for a lesson's final numbers")
-_WRONG_SEEDS = f"run {Q5_SEEDS} seeds (seeds={Q5_SEEDS}): a run or two cannot tell a gain from luck"
 _WRONG_NAMES = (f"name the two models {SOFT!r} and {HARD!r}: compare({{{SOFT!r}: …, {HARD!r}: "
                 "…}, unrelated, …)")
 _WRONG_SHOP = ("this is not the shop with unrelated drivers: pass "
                "course_data(('click', 'purchase'), task_correlation=0.0) to compare")
-_SAYS_DETECTED = ("includes 0: a difference is 'better' or 'worse' only when the whole "
-                  "interval lies on one side of 0")
-_SAYS_NOTHING = ("lies entirely on one side of 0: that is a difference we can detect; say which "
-                 "way it goes")
 _WRONG_SIGN = ("check the sign: the difference is soft minus hard, and a higher AUC is better")
 
 
@@ -259,33 +222,17 @@ def _unrelated_validation() -> tuple[np.ndarray, np.ndarray]:
 
 
 def _check_experiment(result: Any, verdict: Any) -> str | None:
-    from mtl_kit.experiments import verdict as verdict_of
-
-    if not all(hasattr(result, a) for a in ("difference", "split", "seeds", "models", "y_true")):
-        return (f"result must be what compare(...) returns (a Comparison), got "
-                f"{type(result).__name__}")
-    if result.split != "val":
-        return _WRONG_SPLIT
-    if len(result.seeds) != Q5_SEEDS:
-        return _WRONG_SEEDS
+    problem = check_comparison(result, Q5_SEEDS)
+    if problem is not None:
+        return problem
     if SOFT not in result.models or HARD not in result.models:
         return _WRONG_NAMES
     labels = np.asarray(result.y_true.get("purchase", []))
     expected = _unrelated_validation()[0]
     if labels.shape != expected.shape or not np.array_equal(labels, expected):
         return _WRONG_SHOP
-    if not isinstance(verdict, str) or verdict.strip().lower() not in VERDICTS:
-        return f"verdict must be one of {', '.join(repr(v) for v in VERDICTS)}, got {verdict!r}"
-    said = verdict.strip().lower()
-    estimate = result.difference(SOFT, "purchase", reference=HARD)
-    right = verdict_of(estimate)
-    if said == right:
-        return None
-    if right == VERDICTS[2]:
-        return f"purchase's soft − hard interval {estimate} {_SAYS_DETECTED}"
-    if said == VERDICTS[2]:
-        return f"purchase's soft − hard interval {estimate} {_SAYS_NOTHING}"
-    return f"purchase's soft − hard interval is {estimate}: {_WRONG_SIGN}"
+    return judge_verdict(result.difference(SOFT, "purchase", reference=HARD), verdict,
+                         "purchase's soft − hard interval", _WRONG_SIGN)
 
 
 def _fake_result(split: str = "val", seeds: int = Q5_SEEDS, soft_shift: float = 0.0,
@@ -321,14 +268,15 @@ q5 = ExperimentQuestion(
     "lesson 4 chose on validation (name it 'soft') with hard sharing (name it 'hard') over "
     f"{Q5_SEEDS} seeds on the validation split, and read the verdict of soft − hard on purchase "
     "off its interval: 'better', 'worse' or 'no difference we can detect'.",
+    verdict_prompt="read purchase's soft − hard interval (result.describe('soft', 'purchase'))",
     checker=_check_experiment,
     correct_example=lambda: (_fake_result(), VERDICTS[2]),
     wrong=[
-        WrongAnswer(lambda: (_fake_result(), "better"), _SAYS_DETECTED),
-        WrongAnswer(lambda: (_fake_result(soft_shift=2.0), VERDICTS[2]), _SAYS_NOTHING),
+        WrongAnswer(lambda: (_fake_result(), "better"), SAYS_DETECTED),
+        WrongAnswer(lambda: (_fake_result(soft_shift=2.0), VERDICTS[2]), SAYS_NOTHING),
         WrongAnswer(lambda: (_fake_result(soft_shift=2.0), "worse"), _WRONG_SIGN),
-        WrongAnswer(lambda: (_fake_result(split="test"), VERDICTS[2]), _WRONG_SPLIT),
-        WrongAnswer(lambda: (_fake_result(seeds=2), VERDICTS[2]), _WRONG_SEEDS),
+        WrongAnswer(lambda: (_fake_result(split="test"), VERDICTS[2]), WRONG_SPLIT),
+        WrongAnswer(lambda: (_fake_result(seeds=2), VERDICTS[2]), wrong_seeds(Q5_SEEDS)),
         WrongAnswer(lambda: (_fake_result(shop="other"), VERDICTS[2]), _WRONG_SHOP),
     ],
     hints=["Build both models once on the unrelated shop's features; a builder returns the "

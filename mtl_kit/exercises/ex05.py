@@ -26,7 +26,16 @@ from typing import Any
 import numpy as np
 
 from mtl_kit.exercises import ChoiceQuestion, CodeQuestion, ValueQuestion, WrongAnswer
-from mtl_kit.exercises.ex03 import VERDICTS, ExperimentQuestion
+from mtl_kit.exercises.experiment import (
+    SAYS_DETECTED,
+    SAYS_NOTHING,
+    VERDICTS,
+    WRONG_SPLIT,
+    ExperimentQuestion,
+    check_comparison,
+    judge_verdict,
+    wrong_seeds,
+)
 
 __all__ = ["HIGHER_IS_BETTER", "MMOE_SETTINGS", "MTL_METRICS", "SINGLE_METRICS", "VERDICTS",
            "exercise_mmoe", "q1", "q2", "q3", "q4", "q5"]
@@ -280,48 +289,24 @@ Q5_SEEDS = 5
 #: The names the experiment's two models must have in ``compare``.
 Q5_MODEL, Q5_REFERENCE = "4 experts", "1 expert"
 
-_WRONG_SPLIT = ("choices and explorations are made on the validation split: run compare(..., "
-                "split='val'); the test split is kept for the lesson's final numbers")
-_WRONG_SEEDS = f"run {Q5_SEEDS} seeds (seeds={Q5_SEEDS}): a run or two cannot tell a gain from luck"
 _WRONG_SETUP = (f"compare exactly two models named {Q5_MODEL!r} and {Q5_REFERENCE!r}, with "
                 f"reference={Q5_REFERENCE!r}: compare({{{Q5_MODEL!r}: four, {Q5_REFERENCE!r}: "
                 f"one}}, data, seeds={Q5_SEEDS}, split='val', reference={Q5_REFERENCE!r})")
-_SAYS_DETECTED = ("includes 0: a difference is 'better' or 'worse' only when the whole "
-                  "interval lies on one side of 0")
-_SAYS_NOTHING = ("lies entirely on one side of 0: that is a difference we can detect; say which "
-                 "way it goes")
 _WRONG_SIGN = (f"check the sign: the difference is {Q5_MODEL} minus {Q5_REFERENCE}, and a higher "
                f"AUC is better")
 
 
 def _check_experiment(result: Any, verdict: Any) -> str | None:
-    from mtl_kit.experiments import verdict as verdict_of
-
-    if not all(hasattr(result, a) for a in ("difference", "split", "seeds", "models",
-                                            "reference", "tasks")):
-        return (f"result must be what compare(...) returns (a Comparison), got "
-                f"{type(result).__name__}")
-    if result.split != "val":
-        return _WRONG_SPLIT
-    if len(result.seeds) != Q5_SEEDS:
-        return _WRONG_SEEDS
+    problem = check_comparison(result, Q5_SEEDS)
+    if problem is not None:
+        return problem
     if sorted(result.models) != sorted([Q5_MODEL, Q5_REFERENCE]) \
             or result.reference != Q5_REFERENCE:
         return _WRONG_SETUP
     if not {"click", "purchase"} <= {t.name for t in result.tasks}:
         return "use the lesson's data: course_data(('click', 'purchase'))"
-    if not isinstance(verdict, str) or verdict.strip().lower() not in VERDICTS:
-        return f"verdict must be one of {', '.join(repr(v) for v in VERDICTS)}, got {verdict!r}"
-    said = verdict.strip().lower()
-    estimate = result.difference(Q5_MODEL, "purchase")
-    expected = verdict_of(estimate)
-    if said == expected:
-        return None
-    if expected == VERDICTS[2]:
-        return f"purchase's interval {estimate} {_SAYS_DETECTED}"
-    if said == VERDICTS[2]:
-        return f"purchase's interval {estimate} {_SAYS_NOTHING}"
-    return f"purchase's interval is {estimate}: {_WRONG_SIGN}"
+    return judge_verdict(result.difference(Q5_MODEL, "purchase"), verdict,
+                         "purchase's interval", _WRONG_SIGN)
 
 
 def _fake_result(split: str = "val", seeds: int = Q5_SEEDS, purchase_shift: float = 0.0,
@@ -356,14 +341,15 @@ q5 = ExperimentQuestion(
     f"MMoE ({Q5_MODEL!r}) with a one-expert MMoE ({Q5_REFERENCE!r}, the reference) over "
     f"{Q5_SEEDS} seeds on the validation split, and read purchase's verdict off its interval: "
     "'better', 'worse' or 'no difference we can detect'.",
+    verdict_prompt="read purchase's row of result.paired()",
     checker=_check_experiment,
     correct_example=lambda: (_fake_result(), VERDICTS[2]),
     wrong=[
-        WrongAnswer(lambda: (_fake_result(), "better"), _SAYS_DETECTED),
-        WrongAnswer(lambda: (_fake_result(purchase_shift=2.0), VERDICTS[2]), _SAYS_NOTHING),
+        WrongAnswer(lambda: (_fake_result(), "better"), SAYS_DETECTED),
+        WrongAnswer(lambda: (_fake_result(purchase_shift=2.0), VERDICTS[2]), SAYS_NOTHING),
         WrongAnswer(lambda: (_fake_result(purchase_shift=2.0), "worse"), _WRONG_SIGN),
-        WrongAnswer(lambda: (_fake_result(split="test"), VERDICTS[2]), _WRONG_SPLIT),
-        WrongAnswer(lambda: (_fake_result(seeds=2), VERDICTS[2]), _WRONG_SEEDS),
+        WrongAnswer(lambda: (_fake_result(split="test"), VERDICTS[2]), WRONG_SPLIT),
+        WrongAnswer(lambda: (_fake_result(seeds=2), VERDICTS[2]), wrong_seeds(Q5_SEEDS)),
         WrongAnswer(lambda: (_fake_result(names=("MMoE", "hard")), VERDICTS[2]), _WRONG_SETUP),
     ],
     hints=["A builder is a function seed -> compiled model: lambda seed: build_mmoe(TASKS, "

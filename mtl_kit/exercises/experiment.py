@@ -1,0 +1,102 @@
+"""Experiment questions: the learner runs ``compare`` and reads a verdict off an interval.
+
+``q.check(result, verdict)``: ``result`` is the ``Comparison`` that
+``mtl_kit.experiments.compare`` returned, ``verdict`` one of :data:`VERDICTS`. The checker never
+trains anything: it checks that the experiment was the asked-for one (validation split, K seeds,
+the right models) and that the verdict is what the learner's *own* interval says.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mtl_kit.exercises.core import IncorrectAnswer, NotAttempted, ____, contains_blank
+from mtl_kit.exercises.kinds import CustomQuestion
+
+VERDICTS = ("better", "worse", "no difference we can detect")
+
+WRONG_SPLIT = ("choices and explorations are made on the validation split: run compare(..., "
+               "split='val'); the test split is kept for the lesson's final numbers")
+SAYS_DETECTED = ("includes 0: a difference is 'better' or 'worse' only when the whole "
+                 "interval lies on one side of 0")
+SAYS_NOTHING = ("lies entirely on one side of 0: that is a difference we can detect; say which "
+                "way it goes")
+
+
+def wrong_seeds(n_seeds: int) -> str:
+    return f"run {n_seeds} seeds (seeds={n_seeds}): a run or two cannot tell a gain from luck"
+
+
+def check_comparison(result: Any, n_seeds: int) -> str | None:
+    """Feedback when ``result`` is not a validation ``Comparison`` over ``n_seeds`` seeds."""
+    if not all(hasattr(result, a) for a in ("difference", "split", "seeds", "models",
+                                            "reference", "tasks", "y_true")):
+        return (f"result must be what compare(...) returns (a Comparison), got "
+                f"{type(result).__name__}")
+    if result.split != "val":
+        return WRONG_SPLIT
+    if len(result.seeds) != n_seeds:
+        return wrong_seeds(n_seeds)
+    return None
+
+
+def judge_verdict(estimate: Any, verdict: Any, what: str, wrong_sign: str) -> str | None:
+    """None when ``verdict`` is what ``estimate``'s interval says (higher is better), else the
+    feedback; ``what`` names the interval (e.g. "purchase's interval"), ``wrong_sign`` is the
+    feedback for a detected difference read the wrong way round."""
+    from mtl_kit.experiments import verdict as verdict_of
+
+    if not isinstance(verdict, str) or verdict.strip().lower() not in VERDICTS:
+        return f"verdict must be one of {', '.join(repr(v) for v in VERDICTS)}, got {verdict!r}"
+    said = verdict.strip().lower()
+    right = verdict_of(estimate)
+    if said == right:
+        return None
+    if right == VERDICTS[2]:
+        return f"{what} {estimate} {SAYS_DETECTED}"
+    if said == VERDICTS[2]:
+        return f"{what} {estimate} {SAYS_NOTHING}"
+    return f"{what} is {estimate}: {wrong_sign}"
+
+
+class ExperimentQuestion(CustomQuestion):
+    """An experiment to run and a verdict to read off its interval:
+    ``q.check(result, verdict)`` with ``result`` the ``Comparison`` that ``compare`` returned.
+
+    ``checker(result, verdict)`` returns None or the feedback; it never trains anything.
+    ``correct_example`` and each wrong answer's example may be functions that build the pair
+    (they are only built when the examples are asked for). ``verdict_prompt`` tells a learner
+    who has run the experiment where to read the verdict."""
+
+    kind = "experiment"
+    _check_signature = "result, verdict"
+
+    def __init__(self, *args: Any, verdict_prompt: str = "read the verdict off the interval",
+                 **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.verdict_prompt = verdict_prompt
+
+    def check(self, result: Any = ____, verdict: Any = ____) -> None:
+        """Check the experiment ``result`` and the ``verdict`` read from it."""
+        self._run_check(result, verdict)
+
+    def _evaluate(self, result: Any = ____, verdict: Any = ____) -> None:
+        if contains_blank(result):
+            raise NotAttempted("run the experiment first: result = compare(...)")
+        if contains_blank(verdict):
+            raise NotAttempted(f"{self.verdict_prompt} and set verdict to one of "
+                               f"{', '.join(repr(v) for v in VERDICTS)}")
+        feedback = self.checker(result, verdict)
+        if feedback is not None:
+            raise IncorrectAnswer(str(feedback))
+
+    def examples(self) -> tuple[tuple[Any, ...], list[tuple[tuple[Any, ...], str]]]:
+        """The correct (result, verdict), and each wrong pair with its feedback."""
+        def build(example):
+            return tuple(example() if callable(example) else example)
+
+        return build(self.correct_example), [(build(w.submitted), w.feedback)
+                                              for w in self.wrong]
+
+
+__all__ = ["VERDICTS", "ExperimentQuestion", "check_comparison", "judge_verdict", "wrong_seeds"]
