@@ -94,10 +94,7 @@ def bench(kind: str, data, seeds: int, runs: int) -> dict[str, float]:
         total.append(explorer.timings["total"])
         train.append(explorer.timings["train"])
         render.append(sum(explorer.plot.render_seconds[drawn_before:]))
-    module = explorer_module._seed_runs_module()
-    method = "sequential"
-    if module is not None and seeds > 1 and module._vmap_possible(explorer.model):
-        method = "vmap"
+    method = "vmap" if seeds > 1 and explorer_module._seeds_at_once() else "sequential"
     return {
         "backend": keras.backend.backend(),
         "method": method,

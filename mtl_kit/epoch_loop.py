@@ -34,7 +34,7 @@ import keras
 import numpy as np
 
 #: ``fit`` arguments the lean loop understands (anything else: Keras' own ``fit``).
-SUPPORTED_FIT_ARGUMENTS = frozenset({"callbacks", "shuffle", "verbose"})
+SUPPORTED_FIT_ARGUMENTS = frozenset({"callbacks", "shuffle", "verbose", "validation_batch_size"})
 
 #: Data larger than this stays on the host and goes through Keras' ``fit`` batch by batch
 #: (the lean loop copies the whole training and validation data to the device once).
@@ -195,7 +195,7 @@ def _floats(logs) -> dict[str, float]:
 
 def fit(model: keras.Model, x, y, *, validation_data=None, epochs: int, batch_size: int,
         callbacks: Sequence[keras.callbacks.Callback] | None = None, shuffle: bool = True,
-        verbose=0) -> keras.callbacks.History:
+        verbose=0, validation_batch_size: int | None = None) -> keras.callbacks.History:
     """Train ``model`` like ``keras.Model.fit`` on prepared arrays, one compiled call an epoch.
 
     ``x`` and ``y`` are what ``MultiTaskNet`` prepared (arrays, no NaN checks left to do);
@@ -221,7 +221,8 @@ def fit(model: keras.Model, x, y, *, validation_data=None, epochs: int, batch_si
         state, step_logs = loop.run_epoch(state, data, order.astype("int32"), batch_size)
         logs = _floats(step_logs)
         if val_data is not None:
-            val_logs = _floats(loop.evaluate(state, val_data, batch_size))
+            val_logs = _floats(loop.evaluate(state, val_data,
+                                             int(validation_batch_size or batch_size)))
             logs.update({f"val_{k}": v for k, v in val_logs.items()})
         loop.write_state(state)
         callback_list.on_epoch_end(epoch, logs)

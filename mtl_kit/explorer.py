@@ -5,8 +5,8 @@ An explorer (``mtl_kit.widgets``) is a view on an :class:`ExplorerLogic`. One Tr
 1. checks the settings (λ per task, β for soft sharing, the architecture for feature sharing);
 2. trains the model once per seed (K = 5 by default), each seed from its own initial weights
    (``MultiTaskNet.reseed``: exactly what ``build_*(…, seed=k)`` gives), a fixed number of
-   epochs each, through ``mtl_kit.seed_runs.fit_seeds`` (all seeds at once on JAX) when that
-   module is there, else one seed after the other;
+   epochs each, through ``mtl_kit.seed_runs.fit_seeds`` on JAX (all seeds at once), else one
+   seed after the other;
 3. scores the runs on the **validation** split with the lessons' own scoring path: a
    :class:`mtl_kit.experiments.Comparison` of this run, the previous run and the course's
    single-task baselines (``mtl_kit.experiments.single_task_runs``: one model per task and
@@ -183,7 +183,8 @@ def _fit_seeds_sequential(model: Any, seeds: Sequence[int], x: Any, y: Any, *, e
         else:
             model.reseed(seed)
         history = model.fit(x, y, validation_data=validation_data, epochs=epochs,
-                            batch_size=batch_size)
+                            batch_size=batch_size, validation_batch_size=max(
+                                batch_size, VALIDATION_BATCH_SIZE))
         histories.append({k: [float(v) for v in vs] for k, vs in history.history.items()})
         weights.append([keras.ops.copy(v.value) for v in model.trainable_variables])
         if on_seed is not None:
@@ -202,12 +203,15 @@ def _fit_seeds_sequential(model: Any, seeds: Sequence[int], x: Any, y: Any, *, e
     return histories, predict
 
 
-def _seed_runs_module() -> Any:
-    try:
-        from mtl_kit import seed_runs
-    except ImportError:
-        return None
-    return seed_runs if hasattr(seed_runs, "fit_seeds") else None
+#: Rows per step of the validation pass (forward only: a big batch changes nothing but speed).
+VALIDATION_BATCH_SIZE = 4096
+
+
+def _seeds_at_once() -> bool:
+    """True where ``fit_seeds`` trains the seeds together (JAX)."""
+    import keras
+
+    return keras.backend.backend() == "jax"
 
 
 def fit_k_seeds(model: Any, seeds: Sequence[int], x: Any, y: Any, *, epochs: int,
@@ -217,15 +221,17 @@ def fit_k_seeds(model: Any, seeds: Sequence[int], x: Any, y: Any, *, epochs: int
     """Train ``model`` once per seed; ``(histories, predict)`` with ``predict(x)`` giving one
     ``{task: predictions}`` per seed, in the order of ``seeds``.
 
-    Uses ``mtl_kit.seed_runs.fit_seeds`` (all seeds at once on JAX) for K > 1 when it exists,
-    else a sequential loop that calls ``on_seed(histories so far)`` after every seed (for a
-    live figure); a model already at a seed's initial weights is reset, not rebuilt.
+    On JAX, ``mtl_kit.seed_runs.fit_seeds`` trains K > 1 seeds at once (vmapped, two groups
+    side by side on two cores). One seed, or other backends: one seed after the other, and
+    ``on_seed(histories so far)`` is called after every seed (for a live figure); a model
+    already at a seed's initial weights is reset, not rebuilt.
     """
-    module = _seed_runs_module()
-    if module is None or len(seeds) == 1:  # one seed: a plain reset-and-fit
+    from mtl_kit import seed_runs
+
+    if len(seeds) == 1 or not _seeds_at_once():  # one seed: a plain reset-and-fit
         return _fit_seeds_sequential(model, seeds, x, y, epochs=epochs, batch_size=batch_size,
                                      validation_data=validation_data, on_seed=on_seed)
-    runs = module.fit_seeds(model, list(seeds), x, y, epochs=epochs, batch_size=batch_size,
+    runs = seed_runs.fit_seeds(model, list(seeds), x, y, epochs=epochs, batch_size=batch_size,
                             validation_data=validation_data)
     raw = runs.histories
     if isinstance(raw, Mapping):

@@ -47,6 +47,8 @@ weights into it (e.g. for ``evaluate_tasks``).
 
 from __future__ import annotations
 
+import os
+import threading
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -58,6 +60,13 @@ from mtl_kit import epoch_loop
 
 #: Default batch size of ``fit_seeds`` (see the module's benchmark for why).
 DEFAULT_BATCH_SIZE = 512
+
+#: At most this many groups of seeds train side by side (one thread each, see ``seed_groups``).
+MAX_WORKERS = 2
+
+#: Rows per step of the vmapped validation pass: a forward pass only, so a big batch costs no
+#: accuracy (the logged mean is the same up to float rounding) and saves scan steps.
+VALIDATION_BATCH_SIZE = 4096
 
 #: Rows per vmapped step of ``SeedRuns.predict`` (padded: one compiled version per size class).
 PREDICT_BATCH_SIZE = 4096
@@ -214,7 +223,7 @@ def _squeeze(value: np.ndarray) -> np.ndarray:
 # --------------------------------------------------------------------------------------------
 def fit_seeds(model: keras.Model, seeds: Sequence[int], x, y, *, epochs: int,
               batch_size: int = DEFAULT_BATCH_SIZE, validation_data=None, shuffle: bool = True,
-              method: str = "auto") -> SeedRuns:
+              method: str = "auto", validation_batch_size: int | None = None) -> SeedRuns:
     """Train K copies of ``model``, copy k from seed ``seeds[k]``'s initial weights.
 
     Args:
@@ -227,6 +236,10 @@ def fit_seeds(model: keras.Model, seeds: Sequence[int], x, y, *, epochs: int,
         validation_data: ``(x_val, y_val)``: logs ``val_…`` every epoch, as ``fit`` does.
         shuffle: shuffle the rows every epoch with ``seeds[0]``'s draws (the same order for all
             copies), or keep them in order.
+        validation_batch_size: rows per step of the validation pass (default
+            ``max(batch_size, VALIDATION_BATCH_SIZE)`` on the vmapped path; the sequential path
+            validates with ``batch_size``, as ``fit`` does). The logged values do not depend on
+            it beyond float rounding.
         method: ``"auto"`` (vmap on JAX when ``fit`` would run its compiled epoch loop, else
             sequential), ``"vmap"`` (raise if impossible) or ``"sequential"``
             (``reseed`` + ``fit`` per seed).
@@ -239,6 +252,9 @@ def fit_seeds(model: keras.Model, seeds: Sequence[int], x, y, *, epochs: int,
     seeds = _check_seeds(seeds)
     epochs = _check_count("epochs", epochs)
     batch_size = _check_count("batch_size", batch_size)
+    validation_batch_size = (max(batch_size, VALIDATION_BATCH_SIZE)
+                             if validation_batch_size is None
+                             else _check_count("validation_batch_size", validation_batch_size))
     if not isinstance(shuffle, (bool, np.bool_)):
         raise TypeError(f"shuffle must be True or False, got {shuffle!r}")
     if method not in METHODS:
@@ -259,7 +275,8 @@ def fit_seeds(model: keras.Model, seeds: Sequence[int], x, y, *, epochs: int,
     if use_vmap:
         return _fit_vmap(model, seeds, prepared_x, prepared_y, prepared_val, epochs=epochs,
                          batch_size=batch_size, shuffle=bool(shuffle),
-                         validation_x=None if validation_data is None else validation_data[0])
+                         validation_x=None if validation_data is None else validation_data[0],
+                         validation_batch_size=validation_batch_size)
     return _fit_sequential(model, seeds, x, y, validation_data, epochs=epochs,
                            batch_size=batch_size, shuffle=bool(shuffle))
 
@@ -296,42 +313,93 @@ def _fit_sequential(model, seeds, x, y, validation_data, *, epochs, batch_size,
 
 
 # -- vmap: all seeds in one compiled call per epoch (JAX) -------------------------------------
+def seed_groups(seeds: tuple[int, ...], workers: int | None = None) -> list[tuple[int, ...]]:
+    """Split the seeds into at most ``workers`` (default: the CPU count, at most
+    ``MAX_WORKERS``) contiguous groups of near-equal size, e.g. 5 seeds on 2 cores: (3, 2)."""
+    if workers is None:
+        workers = min(os.cpu_count() or 1, MAX_WORKERS)
+    count = max(1, min(workers, len(seeds)))
+    cuts = np.cumsum([len(seeds) // count + (i < len(seeds) % count) for i in range(count)])
+    return [tuple(seeds[a:b]) for a, b in zip([0, *cuts[:-1]], cuts, strict=True)]
+
+
 def _fit_vmap(model, seeds, x, y, validation, *, epochs, batch_size, shuffle,
-              validation_x=None) -> SeedRuns:
+              validation_x=None, validation_batch_size=VALIDATION_BATCH_SIZE) -> SeedRuns:
     import jax
 
     loop = _loop_for(model)
-    states = loop.initial_states(seeds)
     train = epoch_loop._to_device((x, y))
     val = None if validation is None else epoch_loop._to_device(tuple(validation))
     n_rows = epoch_loop._rows(train)
     rng = np.random.RandomState(seeds[0])  # the draws np.random makes after set_random_seed
-    epoch_logs, val_predictions = [], None
-    for epoch in range(epochs):
-        order = rng.permutation(n_rows) if shuffle else np.arange(n_rows)
-        states, logs = loop.run_epoch(states, train, order.astype("int32"), batch_size)
-        val_logs = None
-        if val is not None and epoch < epochs - 1:
-            val_logs = loop.evaluate(states, val, batch_size)
-        elif val is not None:  # the last epoch's validation pass also keeps the predictions
-            val_logs, val_predictions = loop.evaluate(states, val, batch_size, True)
-        epoch_logs.append((logs, val_logs))
-    epoch_logs = jax.device_get(epoch_logs)  # one transfer at the end, no sync per epoch
+    orders = [(rng.permutation(n_rows) if shuffle else np.arange(n_rows)).astype("int32")
+              for _ in range(epochs)]
+    groups = seed_groups(seeds)
+    states = [loop.initial_states(group) for group in groups]  # (host work: one thread)
+
+    def train_group(i: int):
+        group_states, epoch_logs, val_predictions = states[i], [], None
+        for epoch, order in enumerate(orders):
+            group_states, logs = loop.run_epoch(group_states, train, order, batch_size)
+            val_logs = None
+            if val is not None and epoch < epochs - 1:
+                val_logs = loop.evaluate(group_states, val, validation_batch_size)
+            elif val is not None:  # the last validation pass also keeps the predictions
+                val_logs, val_predictions = loop.evaluate(group_states, val,
+                                                          validation_batch_size, True)
+            epoch_logs.append((logs, val_logs))
+        # one transfer at the end, no sync per epoch
+        return jax.device_get(epoch_logs), group_states[0], val_predictions
+
+    results = _in_parallel(train_group, len(groups))
     histories: dict[int, dict[str, list[float]]] = {seed: {} for seed in seeds}
-    for logs, val_logs in epoch_logs:
-        items = list(logs.items()) + ([(f"val_{k}", v) for k, v in val_logs.items()]
-                                      if val_logs is not None else [])
-        for key, values in items:
-            for k, seed in enumerate(seeds):
-                histories[seed].setdefault(str(key), []).append(float(values[k]))
-    trainable = states[0]
+    for group, (epoch_logs, _, _) in zip(groups, results, strict=True):
+        for logs, val_logs in epoch_logs:
+            items = list(logs.items()) + ([(f"val_{k}", v) for k, v in val_logs.items()]
+                                          if val_logs is not None else [])
+            for key, values in items:
+                for k, seed in enumerate(group):
+                    histories[seed].setdefault(str(key), []).append(float(values[k]))
+    trainable = [jax.numpy.concatenate(parts) for parts in
+                 zip(*(trainable for _, trainable, _ in results), strict=True)]
     host = jax.device_get(trainable)
     finals = [[np.asarray(v[k]) for v in host] for k in range(len(seeds))]
     model.reset()
     runs = SeedRuns(model, seeds, histories, finals, "vmap", stacked=trainable)
-    if val_predictions is not None:
+    if val is not None:
+        val_predictions = {name: np.concatenate([np.asarray(p[name]) for _, _, p in results])
+                           for name in results[0][2]}
         runs._remember(validation_x, val_predictions)
     return runs
+
+
+def _in_parallel(function, count: int) -> list:
+    """``[function(0), …, function(count - 1)]``, each group in its own thread.
+
+    XLA runs two computations on the CPU at the same time when two threads call them (each
+    compiled epoch uses about one core on this model's small matrices), so on a 2-core machine
+    two groups of seeds train side by side. The first group runs in the calling thread.
+    """
+    if count == 1:
+        return [function(0)]
+    results: list = [None] * count
+    errors: list[BaseException] = []
+
+    def work(i: int) -> None:
+        try:
+            results[i] = function(i)
+        except BaseException as error:  # re-raised in the calling thread
+            errors.append(error)
+
+    threads = [threading.Thread(target=work, args=(i,), daemon=True) for i in range(1, count)]
+    for thread in threads:
+        thread.start()
+    work(0)
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]
+    return results
 
 
 def _loop_for(model) -> _SeedLoop:
@@ -494,4 +562,5 @@ class _SeedLoop:
                 jax.device_get(outputs).items()}
 
 
-__all__ = ["DEFAULT_BATCH_SIZE", "METHODS", "TRACES", "SeedRuns", "fit_seeds"]
+__all__ = ["DEFAULT_BATCH_SIZE", "METHODS", "TRACES", "VALIDATION_BATCH_SIZE", "SeedRuns",
+           "fit_seeds"]

@@ -40,13 +40,18 @@ def _keras_fit(model, *args, **kwargs):
 
 
 @jax_only
-@pytest.mark.parametrize("build", [build_hard_sharing, build_soft_sharing])
-def test_same_run_as_keras_fit(data, build):
+@pytest.mark.parametrize(("build", "validation_batch_size"),
+                         [(build_hard_sharing, None), (build_soft_sharing, None),
+                          (build_hard_sharing, 128)])
+def test_same_run_as_keras_fit(data, build, validation_batch_size):
     """Same batches, same order, same step: the same history and predictions."""
     x, y, xv, yv = data
     kwargs = {"validation_data": (xv, yv), "epochs": 3, "batch_size": 256}
+    if validation_batch_size is not None:
+        kwargs["validation_batch_size"] = validation_batch_size
     lean = build(TASKS, FEATURES, seed=3)
-    assert epoch_loop.can_run(lean, {"verbose": 0})
+    assert epoch_loop.can_run(lean, {k: v for k, v in kwargs.items() if k in
+                                     epoch_loop.SUPPORTED_FIT_ARGUMENTS})
     lean_history = lean.fit(x, y, **kwargs).history
     plain = build(TASKS, FEATURES, seed=3)
     plain_history = _keras_fit(plain, x, y, **kwargs).history

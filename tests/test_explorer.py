@@ -205,7 +205,7 @@ def test_soft_and_feature_logic_train(soft, data) -> None:
 
 
 def test_the_sequential_fallback_reports_every_seed(hard, data, monkeypatch) -> None:
-    monkeypatch.setattr(explorer_module, "_seed_runs_module", lambda: None)
+    monkeypatch.setattr(explorer_module, "_seeds_at_once", lambda: False)
     seen = []
     _, predict = fit_k_seeds(
         hard, (0, 1), data.x_train, data.y_train, epochs=1, batch_size=512,
