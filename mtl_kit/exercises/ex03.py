@@ -28,14 +28,11 @@ from mtl_kit.exercises import (
     contains_blank,
 )
 from mtl_kit.exercises.experiment import (
-    SAYS_DETECTED,
-    SAYS_NOTHING,
     VERDICTS,
-    WRONG_SPLIT,
     ExperimentQuestion,
     check_comparison,
     judge_verdict,
-    wrong_seeds,
+    verdict_mistakes,
 )
 
 __all__ = ["N_FEATURES", "VERDICTS", "q1", "q2", "q3", "q4", "q5"]
@@ -376,11 +373,7 @@ q5 = ExperimentQuestion(
     checker=_check_experiment,
     correct_example=lambda: (_fake_result(), VERDICTS[2]),
     wrong=[
-        WrongAnswer(lambda: (_fake_result(), "better"), SAYS_DETECTED),
-        WrongAnswer(lambda: (_fake_result(purchase_shift=2.0), VERDICTS[2]), SAYS_NOTHING),
-        WrongAnswer(lambda: (_fake_result(purchase_shift=2.0), "worse"), _WRONG_SIGN),
-        WrongAnswer(lambda: (_fake_result(split="test"), VERDICTS[2]), WRONG_SPLIT),
-        WrongAnswer(lambda: (_fake_result(seeds=2), VERDICTS[2]), wrong_seeds(Q5_SEEDS)),
+        *verdict_mistakes(_fake_result, {"purchase_shift": 2.0}, _WRONG_SIGN, Q5_SEEDS),
         WrongAnswer(lambda: (_fake_result(click_on=True), VERDICTS[2]), _CLICK_ON),
     ],
     hints=["A builder sets λ on the compiled model and returns it: "

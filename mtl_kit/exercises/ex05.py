@@ -27,14 +27,11 @@ import numpy as np
 
 from mtl_kit.exercises import ChoiceQuestion, CodeQuestion, ValueQuestion, WrongAnswer
 from mtl_kit.exercises.experiment import (
-    SAYS_DETECTED,
-    SAYS_NOTHING,
     VERDICTS,
-    WRONG_SPLIT,
     ExperimentQuestion,
     check_comparison,
     judge_verdict,
-    wrong_seeds,
+    verdict_mistakes,
 )
 
 __all__ = ["HIGHER_IS_BETTER", "MMOE_SETTINGS", "MTL_METRICS", "SINGLE_METRICS", "VERDICTS",
@@ -345,11 +342,7 @@ q5 = ExperimentQuestion(
     checker=_check_experiment,
     correct_example=lambda: (_fake_result(), VERDICTS[2]),
     wrong=[
-        WrongAnswer(lambda: (_fake_result(), "better"), SAYS_DETECTED),
-        WrongAnswer(lambda: (_fake_result(purchase_shift=2.0), VERDICTS[2]), SAYS_NOTHING),
-        WrongAnswer(lambda: (_fake_result(purchase_shift=2.0), "worse"), _WRONG_SIGN),
-        WrongAnswer(lambda: (_fake_result(split="test"), VERDICTS[2]), WRONG_SPLIT),
-        WrongAnswer(lambda: (_fake_result(seeds=2), VERDICTS[2]), wrong_seeds(Q5_SEEDS)),
+        *verdict_mistakes(_fake_result, {"purchase_shift": 2.0}, _WRONG_SIGN, Q5_SEEDS),
         WrongAnswer(lambda: (_fake_result(names=("MMoE", "hard")), VERDICTS[2]), _WRONG_SETUP),
     ],
     hints=["A builder is a function seed -> compiled model: lambda seed: build_mmoe(TASKS, "

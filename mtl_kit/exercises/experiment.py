@@ -8,9 +8,16 @@ the right models) and that the verdict is what the learner's *own* interval says
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from typing import Any
 
-from mtl_kit.exercises.core import IncorrectAnswer, NotAttempted, ____, contains_blank
+from mtl_kit.exercises.core import (
+    IncorrectAnswer,
+    NotAttempted,
+    WrongAnswer,
+    ____,
+    contains_blank,
+)
 from mtl_kit.exercises.kinds import CustomQuestion
 
 VERDICTS = ("better", "worse", "no difference we can detect")
@@ -59,6 +66,21 @@ def judge_verdict(estimate: Any, verdict: Any, what: str, wrong_sign: str) -> st
     return f"{what} is {estimate}: {wrong_sign}"
 
 
+def verdict_mistakes(fake: Callable[..., Any], shifted: Mapping[str, Any], wrong_sign: str,
+                     n_seeds: int) -> list[WrongAnswer]:
+    """The mistakes every experiment question tests, on synthetic comparisons ``fake(**kw)``
+    (``fake(split=…)``, ``fake(seeds=…)``; ``fake(**shifted)`` has a detectable gain): a verdict
+    read from an interval that includes 0, "no difference" for a detected one, the wrong sign,
+    the test split, too few seeds."""
+    return [
+        WrongAnswer(lambda: (fake(), "better"), SAYS_DETECTED),
+        WrongAnswer(lambda: (fake(**shifted), VERDICTS[2]), SAYS_NOTHING),
+        WrongAnswer(lambda: (fake(**shifted), "worse"), wrong_sign),
+        WrongAnswer(lambda: (fake(split="test"), VERDICTS[2]), WRONG_SPLIT),
+        WrongAnswer(lambda: (fake(seeds=2), VERDICTS[2]), wrong_seeds(n_seeds)),
+    ]
+
+
 class ExperimentQuestion(CustomQuestion):
     """An experiment to run and a verdict to read off its interval:
     ``q.check(result, verdict)`` with ``result`` the ``Comparison`` that ``compare`` returned.
@@ -99,4 +121,11 @@ class ExperimentQuestion(CustomQuestion):
                                               for w in self.wrong]
 
 
-__all__ = ["VERDICTS", "ExperimentQuestion", "check_comparison", "judge_verdict", "wrong_seeds"]
+__all__ = [
+    "VERDICTS",
+    "ExperimentQuestion",
+    "check_comparison",
+    "judge_verdict",
+    "verdict_mistakes",
+    "wrong_seeds",
+]
