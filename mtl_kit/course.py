@@ -91,15 +91,18 @@ class CourseData:
 
     def split_arrays(self, split: str) -> tuple[Arrays, Arrays]:
         """``(x, y)`` of ``"train"``, ``"val"`` or ``"test"``."""
-        if split not in ("train", "val", "test"):
-            raise ValueError(f"split must be 'train', 'val' or 'test', got {split!r}")
+        split = _check_split(split)
         return getattr(self, f"x_{split}"), getattr(self, f"y_{split}")
 
     def users(self, split: str) -> np.ndarray:
-        """The user id of every row of ``split`` (the unit a test-set bootstrap resamples)."""
-        if split not in ("train", "val", "test"):
-            raise ValueError(f"split must be 'train', 'val' or 'test', got {split!r}")
-        return getattr(self, split).impressions["user_id"].to_numpy()
+        """The user id of every row of ``split`` (the independent unit of its intervals)."""
+        return getattr(self, _check_split(split)).impressions["user_id"].to_numpy()
+
+
+def _check_split(split: object) -> str:
+    if split not in ("train", "val", "test"):
+        raise ValueError(f"split must be 'train', 'val' or 'test', got {split!r}")
+    return str(split)
 
 
 def course_data(tasks: Sequence[str] = ("click", "purchase"), **knobs: object) -> CourseData:

@@ -50,7 +50,6 @@ from mtl_kit.intervals import (
     check_confidence,
     check_metric,
     influence,
-    metric_interval,
     seed_interval,
 )
 from mtl_kit.metrics import evaluate_tasks
@@ -250,6 +249,8 @@ class Comparison:
     reference: str
     confidence: float = 0.95
     scores: pd.DataFrame = field(init=False)
+    #: (model, task, metric) -> per-seed values and per-row influences, computed once
+    _influences: dict = field(init=False, default_factory=dict, repr=False)
 
     def __post_init__(self):
         rows = []
@@ -287,13 +288,25 @@ class Comparison:
         self._check_model(model)
         return [run.predictions[self.split][task] for run in self.runs[model]]
 
+    def influences(self, model: str, task: str, metric: str) -> tuple[np.ndarray, np.ndarray]:
+        """``(m_k, ψ_k)``: the model's metric on ``task`` per seed, and each row's influence
+        on it (``mtl_kit.intervals.influence``), shape (K, rows); computed once and kept."""
+        key = (self._check_model(model), task, metric)
+        if key not in self._influences:
+            spec = self._task(task)
+            pairs = [influence(metric, spec.kind, self.y_true[task], prediction)
+                     for prediction in self.predictions(model, task)]
+            self._influences[key] = (np.array([value for value, _ in pairs]),
+                                     np.stack([psi for _, psi in pairs]))
+        return self._influences[key]
+
     def estimate(self, model: str, task: str, metric: str | None = None,
                  confidence: float | None = None) -> Estimate:
         """The model's mean ``metric`` on ``task`` over the seeds, with its interval."""
         spec = self._task(task)
         metric = check_metric(metric or spec.primary_metric, spec.kind, task)
-        return metric_interval(spec.kind, metric, self.y_true[task], self.predictions(model, task),
-                               self.users, confidence or self.confidence)
+        values, psis = self.influences(model, task, metric)
+        return seed_interval(values, psis, self.users, confidence or self.confidence)
 
     def difference(self, model: str, task: str, metric: str | None = None,
                    reference: str | None = None, confidence: float | None = None) -> Estimate:
@@ -301,9 +314,10 @@ class Comparison:
         spec = self._task(task)
         metric = check_metric(metric or spec.primary_metric, spec.kind, task)
         reference = self._check_model(reference or self.reference, "reference")
-        return metric_interval(spec.kind, metric, self.y_true[task], self.predictions(model, task),
-                               self.users, confidence or self.confidence,
-                               reference=self.predictions(reference, task))
+        values, psis = self.influences(model, task, metric)
+        ref_values, ref_psis = self.influences(reference, task, metric)
+        return seed_interval(values - ref_values, psis - ref_psis, self.users,
+                             confidence or self.confidence)
 
     def delta_m(self, model: str, reference: str | None = None,
                 confidence: float | None = None) -> Estimate:
@@ -321,10 +335,9 @@ class Comparison:
             for spec in specs:
                 metric = spec.primary_metric
                 sign = 1.0 if HIGHER_IS_BETTER[metric] else -1.0
-                m, psi_m = influence(metric, spec.kind, self.y_true[spec.name],
-                                     self.predictions(model, spec.name)[k])
-                b, psi_b = influence(metric, spec.kind, self.y_true[spec.name],
-                                     self.predictions(reference, spec.name)[k])
+                m_values, m_psis = self.influences(model, spec.name, metric)
+                b_values, b_psis = self.influences(reference, spec.name, metric)
+                m, psi_m, b, psi_b = m_values[k], m_psis[k], b_values[k], b_psis[k]
                 if b == 0:
                     raise ValueError(f"Δm needs a non-zero baseline; {reference} has "
                                      f"{metric} = 0 on {spec.name!r}")

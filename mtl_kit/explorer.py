@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from mtl_kit import seed_runs
 from mtl_kit.experiments import (
     SINGLE_TASK,
     Comparison,
@@ -184,7 +185,7 @@ def _fit_seeds_sequential(model: Any, seeds: Sequence[int], x: Any, y: Any, *, e
             model.reseed(seed)
         history = model.fit(x, y, validation_data=validation_data, epochs=epochs,
                             batch_size=batch_size, validation_batch_size=max(
-                                batch_size, VALIDATION_BATCH_SIZE))
+                                batch_size, seed_runs.VALIDATION_BATCH_SIZE))
         histories.append({k: [float(v) for v in vs] for k, vs in history.history.items()})
         weights.append([keras.ops.copy(v.value) for v in model.trainable_variables])
         if on_seed is not None:
@@ -201,10 +202,6 @@ def _fit_seeds_sequential(model: Any, seeds: Sequence[int], x: Any, y: Any, *, e
         return out
 
     return histories, predict
-
-
-#: Rows per step of the validation pass (forward only: a big batch changes nothing but speed).
-VALIDATION_BATCH_SIZE = 4096
 
 
 def _seeds_at_once() -> bool:
@@ -226,8 +223,6 @@ def fit_k_seeds(model: Any, seeds: Sequence[int], x: Any, y: Any, *, epochs: int
     ``on_seed(histories so far)`` is called after every seed (for a live figure); a model
     already at a seed's initial weights is reset, not rebuilt.
     """
-    from mtl_kit import seed_runs
-
     if len(seeds) == 1 or not _seeds_at_once():  # one seed: a plain reset-and-fit
         return _fit_seeds_sequential(model, seeds, x, y, epochs=epochs, batch_size=batch_size,
                                      validation_data=validation_data, on_seed=on_seed)

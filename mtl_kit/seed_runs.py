@@ -237,9 +237,8 @@ def fit_seeds(model: keras.Model, seeds: Sequence[int], x, y, *, epochs: int,
         shuffle: shuffle the rows every epoch with ``seeds[0]``'s draws (the same order for all
             copies), or keep them in order.
         validation_batch_size: rows per step of the validation pass (default
-            ``max(batch_size, VALIDATION_BATCH_SIZE)`` on the vmapped path; the sequential path
-            validates with ``batch_size``, as ``fit`` does). The logged values do not depend on
-            it beyond float rounding.
+            ``max(batch_size, VALIDATION_BATCH_SIZE)``; ``fit``'s argument of that name). The
+            logged values do not depend on it beyond float rounding.
         method: ``"auto"`` (vmap on JAX when ``fit`` would run its compiled epoch loop, else
             sequential), ``"vmap"`` (raise if impossible) or ``"sequential"``
             (``reseed`` + ``fit`` per seed).
@@ -278,7 +277,8 @@ def fit_seeds(model: keras.Model, seeds: Sequence[int], x, y, *, epochs: int,
                          validation_x=None if validation_data is None else validation_data[0],
                          validation_batch_size=validation_batch_size)
     return _fit_sequential(model, seeds, x, y, validation_data, epochs=epochs,
-                           batch_size=batch_size, shuffle=bool(shuffle))
+                           batch_size=batch_size, shuffle=bool(shuffle),
+                           validation_batch_size=validation_batch_size)
 
 
 def _vmap_possible(model: keras.Model, data: Any = None) -> bool:
@@ -293,7 +293,7 @@ def _prepare_x(model, x):
 
 # -- sequential: the reference semantics, on every backend -----------------------------------
 def _fit_sequential(model, seeds, x, y, validation_data, *, epochs, batch_size,
-                    shuffle) -> SeedRuns:
+                    shuffle, validation_batch_size=None) -> SeedRuns:
     """``reseed(seed)`` + ``fit`` per seed, each shuffled with ``seeds[0]``'s draws."""
     own_seed = int(model.seed)
     histories, finals = {}, []
@@ -303,7 +303,8 @@ def _fit_sequential(model, seeds, x, y, validation_data, *, epochs, batch_size,
             keras.utils.set_random_seed(seeds[0])  # the shared batch order
             model._fresh = False  # so that fit does not reseed the shuffling with `seed`
             history = model.fit(x, y, validation_data=validation_data, epochs=epochs,
-                                batch_size=batch_size, shuffle=shuffle)
+                                batch_size=batch_size, shuffle=shuffle,
+                                validation_batch_size=validation_batch_size)
             histories[seed] = {k: [float(v) for v in vs] for k, vs in history.history.items()}
             finals.append([np.array(keras.ops.convert_to_numpy(v.value))
                            for v in model.trainable_variables])

@@ -32,6 +32,7 @@ from mtl_kit.exercises.experiment import (
     ExperimentQuestion,
     check_comparison,
     judge_verdict,
+    synthetic_scores,
     verdict_mistakes,
 )
 
@@ -345,12 +346,8 @@ def _fake_result(split: str = "val", seeds: int = Q5_SEEDS, purchase_shift: floa
     from mtl_kit.experiments import SINGLE_TASK, Comparison, SeedRun
     from mtl_kit.tasks import as_tasks
 
-    rng = np.random.default_rng(3)
-    n = 3000
-    users = np.repeat(np.arange(n // 3), 3)
-    y = {"click": (rng.random(n) < 0.3).astype("float32"),
-         "purchase": (rng.random(n) < 0.05).astype("float32")}
-    signal = {t: y[t] + rng.normal(scale=1.2, size=n) for t in y}
+    rng, y, users, signal = synthetic_scores(3)
+    n = len(users)
     reference, model = [], []
     for _ in range(seeds):
         ref = {t: signal[t] + rng.normal(scale=0.3, size=n) for t in y}

@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+import numpy as np
+
 from mtl_kit.exercises.core import (
     IncorrectAnswer,
     NotAttempted,
@@ -64,6 +66,20 @@ def judge_verdict(estimate: Any, verdict: Any, what: str, wrong_sign: str) -> st
     if said == VERDICTS[2]:
         return f"{what} {estimate} {SAYS_NOTHING}"
     return f"{what} is {estimate}: {wrong_sign}"
+
+
+def synthetic_scores(seed: int, n: int = 3000) -> tuple[np.random.Generator, dict, np.ndarray,
+                                                         dict]:
+    """Labels and a shared signal for a synthetic click/purchase experiment (tests of a
+    question; trains nothing): ``(rng, y, users, signal)`` with 3 rows per user, 30 % clicks,
+    5 % purchases, and ``signal[task] = y + N(0, 1.2²)``; each model adds its own noise to the
+    signal, drawn from the returned ``rng``."""
+    rng = np.random.default_rng(seed)
+    users = np.repeat(np.arange(n // 3), 3)
+    y = {"click": (rng.random(n) < 0.3).astype("float32"),
+         "purchase": (rng.random(n) < 0.05).astype("float32")}
+    signal = {t: y[t] + rng.normal(scale=1.2, size=n) for t in y}
+    return rng, y, users, signal
 
 
 def verdict_mistakes(fake: Callable[..., Any], shifted: Mapping[str, Any], wrong_sign: str,
@@ -126,6 +142,7 @@ __all__ = [
     "ExperimentQuestion",
     "check_comparison",
     "judge_verdict",
+    "synthetic_scores",
     "verdict_mistakes",
     "wrong_seeds",
 ]
