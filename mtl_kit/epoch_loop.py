@@ -20,9 +20,12 @@ version once). Validation runs ``test_step`` the same way.
 
 Callbacks get what Keras gives them per epoch (``on_epoch_begin/end`` with the logs,
 ``on_train_begin/end``, ``model.stop_training``); the model's variables hold the current weights
-at every ``on_epoch_end``. Anything this loop does not do (per-batch callbacks, a progress bar,
-sample or class weights, ``validation_split`` …) falls back to Keras' ``fit`` — see
-:func:`can_run`.
+at every ``on_epoch_end``, and every epoch starts from the variables' values after
+``on_epoch_begin``, as in Keras' ``fit``: what an epoch callback assigns between epochs (the
+learning rate by ``LearningRateScheduler`` or ``ReduceLROnPlateau``, λ by ``set_loss_weights``,
+a weighting strategy's per-epoch statistics) is used by the next epoch. Anything this loop does
+not do (per-batch callbacks, a progress bar, sample or class weights, ``validation_split`` …)
+falls back to Keras' ``fit`` — see :func:`can_run`.
 """
 
 from __future__ import annotations
@@ -212,11 +215,13 @@ def fit(model: keras.Model, x, y, *, validation_data=None, epochs: int, batch_si
         list(callbacks or []), add_history=True, add_progbar=False, model=model,
         verbose=0, epochs=epochs, steps=-(-n_rows // batch_size))
     model.stop_training = False
-    state = loop.read_state()
     callback_list.on_train_begin()
     logs: dict[str, float] = {}
     for epoch in range(epochs):
         callback_list.on_epoch_begin(epoch)
+        # the variables' current values, as Keras' fit reads them after on_epoch_begin: a
+        # callback may have assigned some (the learning rate, λ, a strategy's statistics)
+        state = loop.read_state()
         order = np.random.permutation(n_rows) if shuffle else np.arange(n_rows)
         state, step_logs = loop.run_epoch(state, data, order.astype("int32"), batch_size)
         logs = _floats(step_logs)

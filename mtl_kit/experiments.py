@@ -159,8 +159,8 @@ def _fingerprint(*parts) -> str:
 
 
 #: The code a single-task baseline's numbers depend on (an edit there invalidates the cache).
-TRAINING_CODE = ("models", "data", "tasks.py", "training.py", "epoch_loop.py", "weighting.py",
-                 "backend.py", "course.py", "experiments.py")
+TRAINING_CODE = ("models", "data", "tasks.py", "inputs.py", "training.py", "epoch_loop.py",
+                 "weighting", "backend.py", "course.py", "experiments.py")
 
 
 def _package_fingerprint() -> str:

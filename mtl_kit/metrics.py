@@ -180,7 +180,7 @@ def compare_to_single_task(mtl_model, single_models: Mapping, x, y, metric=None)
     """Per-task table of the MTL model's and the baselines' primary metrics, plus Δm.
 
     ``single_models`` is ``{task: model}`` as from
-    ``mtl_kit.training.train_single_task_baselines``. Returns ``(table, Δm)``.
+    ``mtl_kit.baselines.train_single_task_baselines``. Returns ``(table, Δm)``.
     """
     tasks = mtl_model.tasks
     mtl_table = evaluate_tasks(mtl_model, x, y, tasks, overall=False)

@@ -35,10 +35,11 @@ When it steps aside
 -------------------
 Elsewhere (TensorFlow, PyTorch), with ``method="sequential"``, or where ``fit`` itself would leave
 its compiled epoch loop (``mtl_kit.epoch_loop.can_run``: ``run_eagerly``, ``jit_compile=False``,
-a distribution, compiled metrics, data over ``epoch_loop.MAX_DATA_BYTES``), the seeds are trained
-one after the other with ``model.reseed(seed)`` and ``model.fit`` — the same runs, the same
-results, K times the time. With callbacks or other ``fit`` options, call ``reseed`` and ``fit``
-yourself.
+a distribution, compiled metrics, data over ``epoch_loop.MAX_DATA_BYTES``), or when the
+model's weighting strategy updates itself between epochs (``weighting.updates_per_epoch``, e.g.
+DWA), the seeds are trained one after the other with ``model.reseed(seed)`` and ``model.fit`` —
+the same runs, the same results, K times the time. With callbacks or other ``fit`` options, call
+``reseed`` and ``fit`` yourself.
 
 After :func:`fit_seeds` the model is reset (its own seed's initial weights, a fresh optimiser;
 λ and β kept), like after ``model.reset()``; ``runs.weights(seed)`` loads one seed's final
@@ -269,8 +270,9 @@ def fit_seeds(model: keras.Model, seeds: Sequence[int], x, y, *, epochs: int,
     data = (prepared_x, prepared_y, prepared_val)
     use_vmap = method == "vmap" or (method == "auto" and _vmap_possible(model, data))
     if method == "vmap" and not _vmap_possible(model, data):
-        raise ValueError("method='vmap' needs the JAX backend and a model whose fit runs the "
-                         "compiled epoch loop (mtl_kit.epoch_loop.can_run); use 'auto'")
+        raise ValueError("method='vmap' needs the JAX backend, a model whose fit runs the "
+                         "compiled epoch loop (mtl_kit.epoch_loop.can_run) and a weighting "
+                         "that does not update per epoch; use 'auto'")
     if use_vmap:
         return _fit_vmap(model, seeds, prepared_x, prepared_y, prepared_val, epochs=epochs,
                          batch_size=batch_size, shuffle=bool(shuffle),
@@ -282,6 +284,12 @@ def fit_seeds(model: keras.Model, seeds: Sequence[int], x, y, *, epochs: int,
 
 
 def _vmap_possible(model: keras.Model, data: Any = None) -> bool:
+    """True when the K seeds can train side by side in one vmapped call per epoch: ``fit``
+    would run its compiled epoch loop, and the weighting strategy does not update itself
+    between epochs (``updates_per_epoch``, e.g. DWA: ``fit`` runs its epoch-end update, the
+    vmapped loop has no such step)."""
+    if getattr(getattr(model, "weighting", None), "updates_per_epoch", False):
+        return False
     return epoch_loop.can_run(model, {}, data)
 
 

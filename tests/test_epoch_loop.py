@@ -161,3 +161,69 @@ def test_empty_data_is_refused_before_training(data):
 def test_other_backends_use_keras_fit():
     model = build_hard_sharing(shop_tasks(("click",)), FEATURES, seed=0)
     assert epoch_loop.can_run(model, {}) == (keras.backend.backend() == "jax")
+
+
+# -- epoch-level state: what callbacks assign between epochs is used by the next epoch ------
+class _ZeroPurchaseWeightAfterFirstEpoch(keras.callbacks.Callback):
+    """Sets λ_purchase = 0 at the end of epoch 0 (a model variable, assigned between epochs)."""
+
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch == 0:
+            self.model.set_loss_weights({"purchase": 0.0})
+
+
+EPOCH_CALLBACKS = {
+    "lr 0 after epoch 0": lambda: keras.callbacks.LearningRateScheduler(
+        lambda epoch, lr: lr if epoch == 0 else 0.0),
+    "decaying lr": lambda: keras.callbacks.LearningRateScheduler(
+        lambda epoch, lr: 0.01 * 0.3 ** epoch),
+    # min_delta=10: no epoch counts as an improvement after the first, so (patience 0) the
+    # rate is divided by 10 at the end of every epoch from epoch 1 on
+    "reduce lr on plateau": lambda: keras.callbacks.ReduceLROnPlateau(
+        monitor="loss", factor=0.1, patience=0, min_delta=10.0),
+    "purchase weight 0 after epoch 0": _ZeroPurchaseWeightAfterFirstEpoch,
+}
+
+
+@jax_only
+@pytest.mark.parametrize("name", list(EPOCH_CALLBACKS))
+def test_epoch_callbacks_take_effect_as_in_keras_fit(data, name):
+    """The fast loop reads the variables after on_epoch_begin, as Keras' fit does: a learning
+    rate or λ that a callback sets between epochs is the one the next epoch trains with."""
+    x, y, _, _ = data
+    kwargs = {"epochs": 4, "batch_size": 256}
+    lean = build_hard_sharing(TASKS, FEATURES, seed=2, learning_rate=0.01)
+    callback = EPOCH_CALLBACKS[name]()
+    assert epoch_loop.can_run(lean, {"callbacks": [callback]}, (x, y))
+    lean_history = lean.fit(x, y, callbacks=[callback], **kwargs).history
+    plain = build_hard_sharing(TASKS, FEATURES, seed=2, learning_rate=0.01)
+    plain_history = _keras_fit(plain, x, y, callbacks=[EPOCH_CALLBACKS[name]()],
+                               **kwargs).history
+    assert sorted(lean_history) == sorted(plain_history)
+    for key, values in plain_history.items():
+        np.testing.assert_allclose(lean_history[key], values, rtol=1e-5, atol=1e-7,
+                                   err_msg=key)
+    for task, values in plain.predict_tasks(x).items():
+        np.testing.assert_allclose(lean.predict_tasks(x)[task], values, rtol=1e-5, atol=1e-6)
+
+    # and the callback did change the run (a loop that ignored it would differ from Keras')
+    ignored = build_hard_sharing(TASKS, FEATURES, seed=2, learning_rate=0.01)
+    ignored_history = ignored.fit(x, y, **kwargs).history
+    assert not np.allclose(lean_history["loss"][1:], ignored_history["loss"][1:], rtol=1e-4)
+    if name == "lr 0 after epoch 0":
+        # the weights stop moving after epoch 0: every later epoch averages each task's loss
+        # over the same rows with the same weights (only the batch order changes)
+        for task in ("purchase_loss", "intent_loss"):
+            np.testing.assert_allclose(lean_history[task][1:], lean_history[task][1],
+                                       rtol=1e-5, err_msg=task)
+        assert lean_history["learning_rate"][1:] == [0.0, 0.0, 0.0]
+    if name == "reduce lr on plateau":
+        # the rate an epoch trained with (logged before that epoch's end divides it)
+        np.testing.assert_allclose(lean_history["learning_rate"], [0.01, 0.01, 1e-3, 1e-4],
+                                   rtol=1e-5)
+    if name == "purchase weight 0 after epoch 0":
+        # from epoch 1 on, L = 1·L_intent (intent has a label on every row)
+        np.testing.assert_allclose(lean_history["loss"][1:], lean_history["intent_loss"][1:],
+                                   rtol=1e-5)
+        assert lean_history["loss"][0] > lean_history["intent_loss"][0] * 1.01
+        assert lean.loss_weights["purchase"] == 0.0

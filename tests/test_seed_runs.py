@@ -152,3 +152,17 @@ def test_unknown_seed_in_results(models, data):
                      batch_size=256)
     with pytest.raises(ValueError, match=r"seed must be one of \(0, 3\)"):
         runs.history(5)
+
+
+def test_weighting_updated_per_epoch_trains_seeds_one_by_one(models, data, monkeypatch):
+    """A strategy that updates itself between epochs (DWA) needs fit's epoch loop: no vmap."""
+    model = models["hard"]
+    monkeypatch.setattr(type(model.weighting), "updates_per_epoch", True, raising=False)
+    runs = fit_seeds(model, SEEDS, data.x_train, data.y_train, epochs=1, batch_size=256)
+    assert runs.method == "sequential"
+    with pytest.raises(ValueError, match="weighting that does not update per epoch"):
+        fit_seeds(model, SEEDS, data.x_train, data.y_train, epochs=1, method="vmap")
+    monkeypatch.undo()
+    if JAX:
+        assert fit_seeds(model, SEEDS, data.x_train, data.y_train, epochs=1,
+                         batch_size=256).method == "vmap"

@@ -22,10 +22,12 @@ import keras
 import numpy as np
 from keras import ops
 
-from mtl_kit import epoch_loop, training
+from mtl_kit import epoch_loop, task_gradients, training
+from mtl_kit.inputs import prepare_inputs, prepare_labels, warn_unlabelled_tasks
 from mtl_kit.models.layers import FeatureEncoder, as_feature_config
 from mtl_kit.tasks import TaskSpec, as_tasks
-from mtl_kit.weighting import FixedWeights, Weighting
+from mtl_kit.validation import check_choice, check_int
+from mtl_kit.weighting import STRATEGIES, FixedWeights, Weighting, make_weighting
 
 
 @keras.saving.register_keras_serializable(package="mtl_kit")
@@ -37,7 +39,9 @@ class MultiTaskNet(keras.Model):
         features: a data ``FeatureSpec`` (dict inputs from ``ShopData.to_arrays``) or an int d
             (a plain float matrix input).
         loss_weights: ``{task: λ >= 0}`` for the default fixed weighting (missing tasks: 1).
-        weighting: another strategy (a ``Weighting``); then ``loss_weights`` must be None.
+        weighting: another strategy: a ``Weighting`` or a name from
+            ``mtl_kit.weighting.STRATEGIES`` (``"uncertainty"``, ``"pcgrad"``, …, with the
+            papers' defaults); then ``loss_weights`` must be None.
         embedding_dim: width of each categorical embedding.
         seed: seed of every initialiser and of the shuffling when re-training.
     """
@@ -46,14 +50,21 @@ class MultiTaskNet(keras.Model):
                  embedding_dim: int = 8, seed: int = 0, **kwargs):
         task_specs = tuple(as_tasks(tasks))
         feature_config = as_feature_config(features)
-        _check_int("embedding_dim", embedding_dim, 1)
-        _check_int("seed", seed, 0)
+        check_int("embedding_dim", embedding_dim, minimum=1)
+        check_int("seed", seed, minimum=0)
         super().__init__(**kwargs)
         self._task_specs = task_specs
         self.feature_config = feature_config
         names = [t.name for t in self._task_specs]
         if isinstance(weighting, Mapping):
             weighting = keras.saving.deserialize_keras_object(weighting)
+        if isinstance(weighting, str):
+            check_choice("weighting", weighting, tuple(STRATEGIES))
+            if loss_weights is not None and weighting != "fixed":
+                raise ValueError("pass either loss_weights or a weighting strategy, not both")
+            weighting = make_weighting(weighting, names, [t.kind for t in task_specs],
+                                       **({"weights": loss_weights} if loss_weights else {}))
+            loss_weights = None
         if weighting is None:
             weighting = FixedWeights(names, loss_weights, name="weighting")
         elif not isinstance(weighting, Weighting):
@@ -70,6 +81,11 @@ class MultiTaskNet(keras.Model):
         self.embedding_dim = int(embedding_dim)
         self.seed = int(seed)
         self.task_loss_trackers = [keras.metrics.Mean(name=f"{n}_loss") for n in names]
+        # per-task gradient diagnostics (logged only when the step computes task gradients)
+        # (kept out of Keras' tracking: ``metrics`` lists them only when they are in use)
+        object.__setattr__(self, "gradient_trackers", {
+            name: keras.metrics.Mean(name=name) for name in gradient_log_names(names)})
+        self._gradient_diagnostics = False
         self._initial_state = None
         self._fresh = True  # no training since build or reset: the next fit reseeds
 
@@ -92,10 +108,64 @@ class MultiTaskNet(keras.Model):
         """All input encoders (one shared encoder, or one per tower for soft sharing)."""
         return [self.encoder]
 
+    # -- ownership: which task's loss reads which parameters --------------------------------
+    def parameter_readers(self) -> list[tuple[list, tuple[str, ...]]]:
+        """Who reads what: ``[(variables, task names), …]`` over every trainable parameter θ of
+        the architecture, each part with the tasks whose loss L_t reads it (∂L_t/∂θ is not
+        identically zero).
+
+        Each architecture lists its parts; ``shared_variables``, ``task_variables`` and the
+        sharing of a parameter follow from it (θ read by several tasks is shared, θ read by one
+        task t is owned by t). Not listed, because they are no task's model parameters: the
+        weighting strategy's variables (``model.weighting.trainable_variables``, e.g. learned
+        log σ²) and soft sharing's β. The default covers a one-task model (its task reads every
+        parameter); an architecture with several tasks must say it.
+        """
+        if len(self._task_specs) == 1:
+            return [(self._model_parameters(), tuple(self.task_names))]
+        raise NotImplementedError(
+            f"{type(self).__name__} must override parameter_readers() to say which tasks read "
+            f"which parameters (see MultiTaskNet.parameter_readers)")
+
+    def _model_parameters(self) -> list:
+        """The trainable variables except the weighting strategy's."""
+        strategy = {id(v) for v in self.weighting.variables}
+        return [v for v in self.trainable_variables if id(v) not in strategy]
+
+    def _readers_by_variable(self) -> list[tuple]:
+        """[(variable, frozenset of the task names that read it)], in parameter_readers order."""
+        readers: dict[int, tuple] = {}
+        for variables, tasks in self.parameter_readers():
+            for variable in variables:
+                readers.setdefault(id(variable), (variable, set()))[1].update(tasks)
+        return [(variable, frozenset(tasks)) for variable, tasks in readers.values()]
+
     @property
     def shared_variables(self) -> list:
-        """Trainable parameters every task reads (for gradient-based weighting strategies)."""
-        return list(self.encoder.trainable_variables)
+        """θ_sh: the trainable parameters more than one task's loss reads (∂L_t/∂θ can be
+        nonzero for several t), e.g. the encoder and bottom of hard sharing. Gradient-based
+        weighting strategies combine the task gradients ∇_{θ_sh} L_t there. Neither shared nor
+        any task's: the weighting strategy's variables and soft sharing's β."""
+        return [v for v, tasks in self._readers_by_variable() if len(tasks) > 1]
+
+    def task_variables(self, task: str) -> list:
+        """θ_t: the trainable parameters only task ``task``'s loss reads (∂L_s/∂θ = 0 for every
+        other task s), e.g. its head and output layer. L_t depends on θ_sh ∪ θ_t only. The
+        weighting strategy's variables and soft sharing's β belong to no task."""
+        check_choice("task", task, self.task_names)
+        return [v for v, tasks in self._readers_by_variable() if tasks == {task}]
+
+    @property
+    def last_shared_variables(self) -> list:
+        """The variables of the last shared layer every task reads (GradNorm, Chen et al. 2018,
+        balances the task gradient norms ‖∇_W w_t L_t‖ there); a subset of
+        ``shared_variables``, empty when nothing is shared. Default: all shared variables."""
+        return self.shared_variables
+
+    def _only_shared(self, variables) -> list:
+        """``variables`` that are shared (none for a one-task model)."""
+        shared = {id(v) for v in self.shared_variables}
+        return [v for v in variables if id(v) in shared]
 
     def sharing_penalty(self):
         """(P, Σ d) for architectures with a sharing penalty, else None."""
@@ -133,8 +203,10 @@ class MultiTaskNet(keras.Model):
 
     @property
     def control_variables(self) -> list:
-        """Variables the user sets (λ, β): ``reset`` leaves them alone."""
-        return list(self.weighting.variables)
+        """Variables the user sets (λ, β): ``reset`` leaves them alone. A strategy's learned
+        state (uncertainty's σ_t, DWA's loss history, GradNorm's weights) is not among them:
+        ``reset`` restarts it."""
+        return list(self.weighting.control_variables)
 
     @property
     def beta(self) -> float | None:
@@ -167,6 +239,17 @@ class MultiTaskNet(keras.Model):
             total = total + ops.sum(extra)
         return total
 
+    def extra_loss(self, extra_losses=()):
+        """P + Σ regularisers: what the loss adds to the tasks' (None if nothing)."""
+        penalty = self.sharing_penalty()
+        parts = ([] if penalty is None else [penalty]) + [ops.sum(x) for x in extra_losses]
+        if not parts:
+            return None
+        total = parts[0]
+        for part in parts[1:]:
+            total = total + part
+        return total
+
     def stateless_task_losses(self, trainable_values, non_trainable_values, x, y) -> list:
         """[L_1, …, L_T] as a pure function of the variable values (for per-task gradients,
         e.g. ``jax.grad`` per task on JAX). No tracker is updated."""
@@ -179,19 +262,65 @@ class MultiTaskNet(keras.Model):
         found = list(super().metrics)
         known = {id(m) for m in found}
         extra = list(self.task_loss_trackers) + self._extra_trackers()
+        if self.uses_task_gradients:
+            extra += list(self.gradient_trackers.values())
         return found + [m for m in extra if id(m) not in known]
+
+    def get_metrics_result(self) -> dict:
+        """The logged values, without the gradient diagnostics (they exist in training only,
+        so ``evaluate`` and the ``val_`` logs leave them out)."""
+        diagnostics = {id(m) for m in self.gradient_trackers.values()}
+        logs = {}
+        for metric in self.metrics:
+            if id(metric) not in diagnostics:
+                result = metric.result()
+                logs.update(result if isinstance(result, dict) else {metric.name: result})
+        return logs
+
+    def training_logs(self) -> dict:
+        """A training step's logs: the losses and, with task gradients, the diagnostics."""
+        logs = self.get_metrics_result()
+        if self.uses_task_gradients:
+            logs.update({m.name: m.result() for m in self.gradient_trackers.values()})
+        return logs
+
+    @property
+    def uses_task_gradients(self) -> bool:
+        """True when training computes each task's gradient (a gradient-level strategy, or
+        ``compile(gradient_diagnostics=True)``)."""
+        return bool(self.weighting.needs_task_gradients
+                    or getattr(self, "_gradient_diagnostics", False))
+
+    def train_step(self, *args):
+        """Keras' step, or the per-task gradient step (``mtl_kit.task_gradients``)."""
+        if self.uses_task_gradients:
+            return task_gradients.train_step(self, *args)
+        return super().train_step(*args)
 
     def _extra_trackers(self) -> list:
         return []
 
     # -- compile and train -----------------------------------------------------------------
     def compile(self, optimizer="adam", learning_rate: float | None = 1e-3,
-                steps_per_execution: int | None = None, jit_compile="auto", **kwargs):
-        """Compile with the model's own loss; ``steps_per_execution`` defaults per backend."""
+                steps_per_execution: int | None = None, jit_compile="auto",
+                gradient_diagnostics: bool = False, **kwargs):
+        """Compile with the model's own loss; ``steps_per_execution`` defaults per backend.
+
+        ``gradient_diagnostics=True`` logs each task's gradient norm, every pair's gradient
+        cosine and the task weights per epoch (``<task>_grad_norm``, ``grad_cosine_<a>_<b>``,
+        ``<task>_weight``) for any strategy, at the cost of one backward pass per task;
+        gradient-level strategies always log them.
+        """
         if "loss" in kwargs and kwargs["loss"] is not None:
             raise ValueError("MultiTaskNet computes its own loss from the TaskSpecs; "
                              "do not pass loss= to compile")
         kwargs.pop("loss", None)
+        if not isinstance(gradient_diagnostics, (bool, np.bool_)):
+            raise TypeError(f"gradient_diagnostics must be True or False, "
+                            f"got {gradient_diagnostics!r}")
+        self._gradient_diagnostics = bool(gradient_diagnostics)
+        if self.uses_task_gradients:
+            self._check_task_gradients()
         if isinstance(optimizer, str) and learning_rate is not None:
             optimizer = keras.optimizers.get(
                 {"class_name": optimizer, "config": {"learning_rate": learning_rate}})
@@ -203,27 +332,42 @@ class MultiTaskNet(keras.Model):
             self.optimizer.build(self.trainable_variables)
         self._initial_state = None
 
+    def _check_task_gradients(self) -> None:
+        """Per-task gradients need a supported backend and something shared to balance."""
+        what = (f"weighting {self.weighting.describe()!r}" if self.weighting.needs_task_gradients
+                else "gradient_diagnostics=True")
+        task_gradients.check_backend(what)
+        if not self.shared_variables:
+            raise ValueError(
+                f"{what} works on the task gradients of the shared parameters, and "
+                f"{type(self).__name__} shares none (each task has its own parameters"
+                f"{'; β couples them through the penalty' if self.beta is not None else ''}): "
+                f"use a loss-level strategy ('fixed', 'uncertainty', 'dwa') or an "
+                f"architecture that shares parameters")
+
     def get_compile_config(self) -> dict | None:
         if self.optimizer is None:
             return None
         return {"optimizer": keras.saving.serialize_keras_object(self.optimizer),
                 "jit_compile": self._compile_config.config.get("jit_compile", "auto")
-                if getattr(self, "_compile_config", None) else "auto"}
+                if getattr(self, "_compile_config", None) else "auto",
+                "gradient_diagnostics": bool(self._gradient_diagnostics)}
 
     def compile_from_config(self, config) -> None:
         """Recompile a loaded model (steps_per_execution: the loading backend's default)."""
         optimizer = keras.saving.deserialize_keras_object(config["optimizer"])
         self.compile(optimizer=optimizer, learning_rate=None,
-                     jit_compile=config.get("jit_compile", "auto"))
+                     jit_compile=config.get("jit_compile", "auto"),
+                     gradient_diagnostics=config.get("gradient_diagnostics", False))
 
     def _prepare(self, x, y=None, argument="x"):
-        x, n_rows = training.prepare_inputs(self.feature_config, x, argument)
+        x, n_rows = prepare_inputs(self.feature_config, x, argument)
         if y is None:
             return x, None
         if n_rows == 0:
             raise ValueError(f"{argument} has no rows: training and evaluating need at least one")
         label_argument = "y" if argument == "x" else argument.replace("x", "y")
-        return x, training.prepare_labels(self._task_specs, y, n_rows, label_argument)
+        return x, prepare_labels(self._task_specs, y, n_rows, label_argument)
 
     def _ensure_ready(self, x) -> None:
         """Adapt the normalisation on the first training data, then store the initial state."""
@@ -240,18 +384,21 @@ class MultiTaskNet(keras.Model):
         x: dict of input arrays (``ShopData.to_arrays``) or a float matrix (int features);
         y: ``{task: labels}`` with NaN for missing labels (or a list in task order).
         """
-        if not isinstance(epochs, (int, np.integer)) or epochs < 1:
-            raise ValueError(f"epochs must be an int >= 1, got {epochs!r}")
-        if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-            raise ValueError(f"batch_size must be an int >= 1, got {batch_size!r}")
+        check_int("epochs", epochs, minimum=1)
+        check_int("batch_size", batch_size, minimum=1)
+        if kwargs.get("validation_batch_size") is not None:
+            check_int("validation_batch_size", kwargs["validation_batch_size"], minimum=1)
         if self.optimizer is None:
             raise RuntimeError("compile the model first (the build_* functions do)")
         x, y = self._prepare(x, y)
+        warn_unlabelled_tasks(y)
         if validation_data is not None:
             if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
                 raise ValueError("validation_data must be a pair (x_val, y_val)")
             validation_data = self._prepare(*validation_data, argument="validation_data x")
         self._ensure_ready(x)
+        if self.weighting.updates_per_epoch:  # e.g. DWA: new weights after every epoch
+            kwargs["callbacks"] = [*(kwargs.get("callbacks") or []), EndEpoch(self.weighting)]
         if self._fresh:  # the first run after build/reset shuffles the same way every time
             keras.utils.set_random_seed(self.seed)
             self._fresh = False
@@ -265,6 +412,7 @@ class MultiTaskNet(keras.Model):
     def evaluate(self, x=None, y=None, *, batch_size: int = 1024, verbose=0,
                  return_dict: bool = True, **kwargs):
         """Losses on (x, y): ``{"loss": …, "<task>_loss": …}`` (a dict by default)."""
+        check_int("batch_size", batch_size, minimum=1)
         x, y = self._prepare(x, y)
         return super().evaluate(x, y, batch_size=batch_size, verbose=verbose,
                                 return_dict=return_dict, **kwargs)
@@ -289,7 +437,7 @@ class MultiTaskNet(keras.Model):
         from this model's config with another seed holds exactly those weights; they are
         returned in ``trainable_variables`` order (nothing of this model changes).
         """
-        _check_int("seed", seed, 0)
+        check_int("seed", seed, minimum=0)
         fresh = type(self).from_config({**self.get_config(), "seed": int(seed)})
         values = [np.array(keras.ops.convert_to_numpy(v.value))
                   for v in fresh.trainable_variables]
@@ -325,7 +473,10 @@ class MultiTaskNet(keras.Model):
     def predict_tasks(self, x, batch_size: int = 4096) -> dict[str, np.ndarray]:
         """``{task: predictions}``: probabilities (n,) for binary, (n, k) for multiclass,
         values (n,) for regression."""
-        x, n_rows = training.prepare_inputs(self.feature_config, x)
+        check_int("batch_size", batch_size, minimum=1)
+        x, n_rows = prepare_inputs(self.feature_config, x)
+        if n_rows == 0:  # Keras' predict fails on no rows and leaves the model unusable
+            raise ValueError("x has no rows: predict_tasks needs at least one")
         # Pad to whole batches: every call then reuses one compiled predict step, whatever n.
         batch_size = int(min(batch_size, max(256, 1 << (max(n_rows, 1) - 1).bit_length())))
         padded = -n_rows % batch_size
@@ -361,38 +512,37 @@ class MultiTaskNet(keras.Model):
         return cls(**config)
 
 
+def trainable_of(*parts) -> list:
+    """The trainable variables of layers, given as layers or (nested) lists of layers."""
+    found = []
+    for part in parts:
+        if isinstance(part, (list, tuple)):
+            found += trainable_of(*part)
+        else:
+            found += list(part.trainable_variables)
+    return found
+
+
+def gradient_log_names(task_names) -> list[str]:
+    """The diagnostics' log names: ``<task>_grad_norm``, ``<task>_weight`` per task and
+    ``grad_cosine_<a>_<b>`` per pair of tasks."""
+    names = [f"{t}_grad_norm" for t in task_names] + [f"{t}_weight" for t in task_names]
+    names += [f"grad_cosine_{a}_{b}" for i, a in enumerate(task_names)
+              for b in task_names[i + 1:]]
+    return names
+
+
+class EndEpoch(keras.callbacks.Callback):
+    """Hands each epoch's mean training loss per task to the strategy (``end_epoch``)."""
+
+    def __init__(self, weighting: Weighting):
+        super().__init__()
+        self.weighting = weighting
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        self.weighting.end_epoch({t: logs[f"{t}_loss"] for t in self.weighting.task_names})
+
+
 def _pad_rows(array: np.ndarray, extra: int) -> np.ndarray:
     return np.concatenate([array, np.repeat(array[-1:], extra, axis=0)], axis=0)
-
-
-def _check_int(argument: str, value, minimum: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{argument} must be an int >= {minimum}, got {value!r}")
-    if value < minimum:
-        raise ValueError(f"{argument} must be >= {minimum}, got {value}")
-
-
-def _check_units(argument: str, units, allow_empty: bool = True) -> tuple[int, ...]:
-    if isinstance(units, (int, np.integer)) and not isinstance(units, bool):
-        units = (units,)
-    try:
-        units = tuple(units)
-    except TypeError:
-        raise TypeError(f"{argument} must be a tuple of layer widths >= 1, "
-                        f"got {units!r}") from None
-    if not allow_empty and not units:
-        raise ValueError(f"{argument} must list at least one layer width, got ()")
-    for u in units:
-        if isinstance(u, bool) or not isinstance(u, (int, np.integer)) or u < 1:
-            raise ValueError(f"{argument} must hold layer widths >= 1, got {units!r}")
-    return tuple(int(u) for u in units)
-
-
-def _check_beta(beta) -> float:
-    try:
-        value = float(beta)
-    except (TypeError, ValueError):
-        raise TypeError(f"beta must be a number >= 0, got {beta!r}") from None
-    if not value >= 0.0 or value == float("inf"):
-        raise ValueError(f"beta must be a finite number >= 0, got {beta!r}")
-    return value

@@ -21,10 +21,11 @@ from __future__ import annotations
 
 import keras
 
-from mtl_kit.models.base import MultiTaskNet, _check_units
+from mtl_kit.models.base import MultiTaskNet, trainable_of
 from mtl_kit.models.hard import BOTTOM_SEED, head_seed
 from mtl_kit.models.layers import apply_stack, dense_stack, output_layer
 from mtl_kit.tasks import TaskSpec
+from mtl_kit.validation import check_units
 
 
 @keras.saving.register_keras_serializable(package="mtl_kit")
@@ -38,8 +39,8 @@ class ESMMNet(MultiTaskNet):
 
     def __init__(self, features, click_task: str = "click", purchase_task: str = "purchase",
                  ctr_tower=(64, 32), cvr_tower=(64, 32), tasks=None, **kwargs):
-        ctr_tower = _check_units("ctr_tower", ctr_tower)
-        cvr_tower = _check_units("cvr_tower", cvr_tower)
+        ctr_tower = check_units("ctr_tower", ctr_tower)
+        cvr_tower = check_units("cvr_tower", cvr_tower)
         for argument, value in (("click_task", click_task), ("purchase_task", purchase_task)):
             if not isinstance(value, str) or not value:
                 raise ValueError(f"{argument} must be a label name, got {value!r}")
@@ -61,6 +62,19 @@ class ESMMNet(MultiTaskNet):
         p_ctr = self.ctr_output(apply_stack(self.ctr_tower, h))
         p_cvr = self.cvr_output(apply_stack(self.cvr_tower, h))
         return {self.click_task: p_ctr, self.purchase_task: p_ctr * p_cvr, "cvr": p_cvr}
+
+    def parameter_readers(self) -> list:
+        """pCTCVR = pCTR × pCVR: the purchase loss reads the CTR tower too, so the encoder and
+        the whole CTR tower are shared and the click task owns nothing; the CVR tower is the
+        purchase task's own."""
+        both = (self.click_task, self.purchase_task)
+        return [(trainable_of(self.encoder, self.ctr_tower, self.ctr_output), both),
+                (trainable_of(self.cvr_tower, self.cvr_output), (self.purchase_task,))]
+
+    @property
+    def last_shared_variables(self) -> list:
+        """The pCTR output layer: the last layer both losses read."""
+        return self._only_shared(trainable_of(self.ctr_output))
 
     def get_config(self):
         config = super().get_config()

@@ -28,10 +28,11 @@ import keras
 import numpy as np
 from keras import layers, ops
 
-from mtl_kit import training
-from mtl_kit.models.base import MultiTaskNet, _check_int, _check_units
+from mtl_kit.inputs import prepare_inputs
+from mtl_kit.models.base import MultiTaskNet, trainable_of
 from mtl_kit.models.hard import BOTTOM_SEED, head_seed
 from mtl_kit.models.layers import apply_stack, dense_stack, output_layer
+from mtl_kit.validation import check_int, check_units
 
 EXPERT_SEED = 300
 GATE_SEED = 600
@@ -80,8 +81,8 @@ class CrossStitchNet(MultiTaskNet):
     """
 
     def __init__(self, tasks, features, tower=(64, 32), head=(16,), **kwargs):
-        tower = _check_units("tower", tower, allow_empty=False)
-        head = _check_units("head", head)
+        tower = check_units("tower", tower, allow_empty=False)
+        head = check_units("head", head)
         super().__init__(tasks, features, **kwargs)
         self.tower_units, self.head_units = tower, head
         self.encoder = self.make_encoder()
@@ -106,6 +107,23 @@ class CrossStitchNet(MultiTaskNet):
     def alphas(self) -> list[np.ndarray]:
         """The learned α matrices, one (T × T) per layer."""
         return [ops.convert_to_numpy(s.alpha.value) for s in self.stitches]
+
+    def parameter_readers(self) -> list:
+        """After every tower layer l, h̃_i^l = Σ_j α_ij^l h_j^l feeds tower j's layer l into
+        every task i (α_ij starts > 0): so the encoder, *every* task's tower layers and the
+        cross-stitch units (one α matrix per layer, all rows) are shared; only each task's
+        head and output are its own."""
+        everyone = tuple(self.task_names)
+        return [(trainable_of(self.encoder, self.towers, self.stitches), everyone)] + [
+            (trainable_of(head, out), (t.name,))
+            for t, head, out in zip(self.tasks, self.heads, self.outputs_, strict=True)]
+
+    @property
+    def last_shared_variables(self) -> list:
+        """The last level of the towers: every tower's last layer and the last cross-stitch
+        unit, which mixes them into every task's head."""
+        return self._only_shared(trainable_of([tower[-1] for tower in self.towers],
+                                              self.stitches[-1]))
 
     def get_config(self):
         config = super().get_config()
@@ -138,7 +156,10 @@ class _GatedExperts:
 
     def gate_weights(self, x, batch_size: int = 4096) -> dict[str, np.ndarray]:
         """Each task's gate weights for a batch: ``{task: (n, n_experts)}``, rows sum to 1."""
-        x, n_rows = training.prepare_inputs(self.feature_config, x)
+        check_int("batch_size", batch_size, minimum=1)
+        x, n_rows = prepare_inputs(self.feature_config, x)
+        if n_rows == 0:
+            raise ValueError("x has no rows: gate_weights needs at least one")
         parts = {t: [] for t in self.task_names}
         for start in range(0, n_rows, batch_size):
             if isinstance(x, dict):
@@ -163,9 +184,9 @@ class MMoENet(_GatedExperts, MultiTaskNet):
 
     def __init__(self, tasks, features, n_experts: int = 4, expert_units=(16,), tower=(16,),
                  **kwargs):
-        _check_int("n_experts", n_experts, 1)
-        expert_units = _check_units("expert_units", expert_units, allow_empty=False)
-        tower = _check_units("tower", tower)
+        check_int("n_experts", n_experts, minimum=1)
+        expert_units = check_units("expert_units", expert_units, allow_empty=False)
+        tower = check_units("tower", tower)
         super().__init__(tasks, features, **kwargs)
         self.n_experts, self.expert_units, self.tower_units = int(n_experts), expert_units, tower
         self.encoder = self.make_encoder()
@@ -189,10 +210,19 @@ class MMoENet(_GatedExperts, MultiTaskNet):
             outputs[t.name] = out(apply_stack(tower, z))
         return outputs
 
+    def parameter_readers(self) -> list:
+        """Every task's gate mixes every expert (softmax weights > 0): the encoder and the
+        experts are shared; task t's gate, tower and output are its own."""
+        everyone = tuple(self.task_names)
+        return [(trainable_of(self.encoder, self.experts), everyone)] + [
+            (trainable_of(gate, tower, out), (t.name,))
+            for t, gate, tower, out in zip(self.tasks, self.gates, self.towers, self.outputs_,
+                                           strict=True)]
+
     @property
-    def shared_variables(self) -> list:
-        return super().shared_variables + [v for expert in self.experts for layer in expert
-                                           for v in layer.trainable_variables]
+    def last_shared_variables(self) -> list:
+        """Every expert's last layer (the experts are the last layers all tasks read)."""
+        return self._only_shared(trainable_of([expert[-1] for expert in self.experts]))
 
     def get_config(self):
         config = super().get_config()
@@ -216,11 +246,11 @@ class PLENet(_GatedExperts, MultiTaskNet):
 
     def __init__(self, tasks, features, n_levels: int = 2, n_shared_experts: int = 2,
                  n_task_experts: int = 1, expert_units=(16,), tower=(16,), **kwargs):
-        _check_int("n_levels", n_levels, 1)
-        _check_int("n_shared_experts", n_shared_experts, 1)
-        _check_int("n_task_experts", n_task_experts, 1)
-        expert_units = _check_units("expert_units", expert_units, allow_empty=False)
-        tower = _check_units("tower", tower)
+        check_int("n_levels", n_levels, minimum=1)
+        check_int("n_shared_experts", n_shared_experts, minimum=1)
+        check_int("n_task_experts", n_task_experts, minimum=1)
+        expert_units = check_units("expert_units", expert_units, allow_empty=False)
+        tower = check_units("tower", tower)
         super().__init__(tasks, features, **kwargs)
         self.n_levels, self.n_shared_experts = int(n_levels), int(n_shared_experts)
         self.n_task_experts, self.expert_units = int(n_task_experts), expert_units
@@ -276,10 +306,35 @@ class PLENet(_GatedExperts, MultiTaskNet):
         parts = zip(self.tasks, self.towers, self.outputs_, task_inputs, strict=True)
         return {t.name: out(apply_stack(tower, z)) for t, tower, out, z in parts}
 
+    def parameter_readers(self) -> list:
+        """Who reads what, level l = 0 … L−1 (L = n_levels):
+
+        * the encoder, the shared experts S^l and the shared gates: every task (the shared path
+          z_s^{l+1} feeds the next level's shared experts, which every task's gate mixes);
+        * task t's experts E_t^l: every task for l <= L−2 (the shared gate of level l mixes
+          them into z_s^{l+1}), only task t at the last level;
+        * task t's gate of level l feeds only z_t^{l+1}, which E_t^{l+1} reads: every task for
+          l <= L−3, only task t for the last two levels (with L = 2: all task gates are own);
+        * task t's tower and output: task t.
+        """
+        everyone, last = tuple(self.task_names), self.n_levels - 1
+        readers = [(trainable_of(self.encoder, self.shared_experts, self.shared_gates),
+                    everyone)]
+        for level in range(self.n_levels):
+            for t, experts, gate in zip(self.tasks, self.task_experts[level],
+                                        self.task_gates[level], strict=True):
+                readers.append((trainable_of(experts), everyone if level < last else (t.name,)))
+                readers.append((trainable_of(gate),
+                                everyone if level < last - 1 else (t.name,)))
+        readers += [(trainable_of(tower, out), (t.name,))
+                    for t, tower, out in zip(self.tasks, self.towers, self.outputs_, strict=True)]
+        return readers
+
     @property
-    def shared_variables(self) -> list:
-        return super().shared_variables + [v for level in self.shared_experts for e in level
-                                           for layer in e for v in layer.trainable_variables]
+    def last_shared_variables(self) -> list:
+        """The last level's shared experts' last layers (every task's last gate mixes them)."""
+        return self._only_shared(trainable_of([expert[-1]
+                                               for expert in self.shared_experts[-1]]))
 
     def get_config(self):
         config = super().get_config()
@@ -298,7 +353,7 @@ def build_cross_stitch(tasks, features, tower=(64, 32), head=(16,), loss_weights
                        seed: int = 0, learning_rate: float = 1e-3, embedding_dim: int = 8,
                        weighting=None, **compile_kwargs) -> CrossStitchNet:
     """A compiled cross-stitch network (Adam)."""
-    _check_units("tower", tower, allow_empty=False)
+    check_units("tower", tower, allow_empty=False)
     keras.utils.set_random_seed(seed)
     return _compile(CrossStitchNet(tasks, features, tower=tower, head=head,
                                    loss_weights=loss_weights, weighting=weighting,
@@ -310,7 +365,7 @@ def build_mmoe(tasks, features, n_experts: int = 4, expert_units=(16,), tower=(1
                loss_weights=None, seed: int = 0, learning_rate: float = 1e-3,
                embedding_dim: int = 8, weighting=None, **compile_kwargs) -> MMoENet:
     """A compiled MMoE (Adam)."""
-    _check_int("n_experts", n_experts, 1)
+    check_int("n_experts", n_experts, minimum=1)
     keras.utils.set_random_seed(seed)
     return _compile(MMoENet(tasks, features, n_experts=n_experts, expert_units=expert_units,
                             tower=tower, loss_weights=loss_weights, weighting=weighting,
@@ -323,9 +378,9 @@ def build_ple(tasks, features, n_levels: int = 2, n_shared_experts: int = 2,
               seed: int = 0, learning_rate: float = 1e-3, embedding_dim: int = 8,
               weighting=None, **compile_kwargs) -> PLENet:
     """A compiled PLE (Adam)."""
-    _check_int("n_levels", n_levels, 1)
-    _check_int("n_shared_experts", n_shared_experts, 1)
-    _check_int("n_task_experts", n_task_experts, 1)
+    check_int("n_levels", n_levels, minimum=1)
+    check_int("n_shared_experts", n_shared_experts, minimum=1)
+    check_int("n_task_experts", n_task_experts, minimum=1)
     keras.utils.set_random_seed(seed)
     return _compile(PLENet(tasks, features, n_levels=n_levels,
                            n_shared_experts=n_shared_experts, n_task_experts=n_task_experts,

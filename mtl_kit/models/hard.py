@@ -14,8 +14,9 @@ from __future__ import annotations
 import keras
 from keras import layers
 
-from mtl_kit.models.base import MultiTaskNet, _check_int, _check_units
+from mtl_kit.models.base import MultiTaskNet, trainable_of
 from mtl_kit.models.layers import apply_stack, dense_stack, output_layer
+from mtl_kit.validation import check_int, check_units
 
 # Seed offsets: the soft-sharing towers use the same ones, so with the same seed a soft-sharing
 # model starts with every tower equal to the hard-sharing bottom (and the same heads).
@@ -38,8 +39,8 @@ class HardSharingNet(MultiTaskNet):
     """
 
     def __init__(self, tasks, features, shared=(64, 32), head=(16,), **kwargs):
-        shared = _check_units("shared", shared)
-        head = _check_units("head", head)
+        shared = check_units("shared", shared)
+        head = check_units("head", head)
         super().__init__(tasks, features, **kwargs)
         self.shared_units, self.head_units = shared, head
         self.encoder = self.make_encoder()
@@ -60,10 +61,17 @@ class HardSharingNet(MultiTaskNet):
             for t, head, out in zip(self.tasks, self.heads, self.outputs_, strict=True)
         }
 
+    def parameter_readers(self) -> list:
+        """Every task reads the encoder h and the bottom f_shared; g_t only task t."""
+        everyone = tuple(self.task_names)
+        return [(trainable_of(self.encoder, self.bottom), everyone)] + [
+            (trainable_of(head, out), (t.name,))
+            for t, head, out in zip(self.tasks, self.heads, self.outputs_, strict=True)]
+
     @property
-    def shared_variables(self) -> list:
-        return super().shared_variables + [v for layer in self.bottom
-                                           for v in layer.trainable_variables]
+    def last_shared_variables(self) -> list:
+        """The last bottom layer (the encoder if the bottom is empty)."""
+        return self._only_shared(trainable_of(self.bottom[-1] if self.bottom else self.encoder))
 
     def get_config(self) -> dict:
         config = super().get_config()
@@ -92,8 +100,8 @@ class MultiTaskModel(keras.Model):
     """
 
     def __init__(self, num_tasks: int, units: int = 128, **kwargs):
-        _check_int("num_tasks", num_tasks, 1)
-        _check_int("units", units, 1)
+        check_int("num_tasks", num_tasks, minimum=1)
+        check_int("units", units, minimum=1)
         super().__init__(**kwargs)
         self.num_tasks = int(num_tasks)
         self.units = int(units)

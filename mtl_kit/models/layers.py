@@ -18,10 +18,8 @@ import keras
 import numpy as np
 from keras import layers, ops
 
-NUMERIC_KEY = "numeric"
-#: ``fit``/``predict_tasks`` pack the categorical ids into one (n, C) int32 matrix under this
-#: key: one array to slice per batch instead of C (a plain dict of ids works too).
-IDS_KEY = "categorical_ids"
+# The input keys are defined with the input checks (kept importable from here too).
+from mtl_kit.inputs import IDS_KEY, NUMERIC_KEY
 
 
 def as_feature_config(features) -> dict | int:

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import keras
 
-from mtl_kit.models.base import MultiTaskNet, _check_units
+from mtl_kit.models.base import MultiTaskNet, trainable_of
 from mtl_kit.models.hard import BOTTOM_SEED, head_seed
 from mtl_kit.models.layers import apply_stack, dense_stack, output_layer
 from mtl_kit.tasks import as_task
+from mtl_kit.validation import check_units
 
 
 @keras.saving.register_keras_serializable(package="mtl_kit")
@@ -30,7 +31,7 @@ class SingleTaskNet(MultiTaskNet):
             tasks = [tasks]
         if len(tasks) != 1:
             raise ValueError(f"a single-task model takes exactly one task, got {len(tasks)}")
-        hidden = _check_units("hidden", hidden)
+        hidden = check_units("hidden", hidden)
         super().__init__([as_task(tasks[0])], features, **kwargs)
         self.hidden_units = hidden
         self.encoder = self.make_encoder()
@@ -44,6 +45,10 @@ class SingleTaskNet(MultiTaskNet):
 
     def call(self, inputs, training=False):
         return {self.task.name: self.output_(apply_stack(self.hidden, self.encoder(inputs)))}
+
+    def parameter_readers(self) -> list:
+        """The one task reads everything; nothing is shared."""
+        return [(trainable_of(self.encoder, self.hidden, self.output_), (self.task.name,))]
 
     def get_config(self) -> dict:
         config = super().get_config()

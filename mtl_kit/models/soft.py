@@ -29,9 +29,10 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-from mtl_kit.models.base import MultiTaskNet, _check_beta, _check_units
+from mtl_kit.models.base import MultiTaskNet, trainable_of
 from mtl_kit.models.hard import BOTTOM_SEED, head_seed
 from mtl_kit.models.layers import apply_stack, dense_stack, output_layer
+from mtl_kit.validation import check_number, check_units
 
 DISTANCES = ("l2", "l1")
 
@@ -56,9 +57,9 @@ class SoftSharingNet(MultiTaskNet):
 
     def __init__(self, tasks, features, tower=(64, 32), head=(16,), beta: float = 1e-3,
                  distance: str = "l2", **kwargs):
-        tower = _check_units("tower", tower)
-        head = _check_units("head", head)
-        beta = _check_beta(beta)
+        tower = check_units("tower", tower)
+        head = check_units("head", head)
+        beta = check_number("beta", beta, minimum=0)
         distance = _check_distance(distance)
         super().__init__(tasks, features, **kwargs)
         self.tower_units, self.head_units, self.distance = tower, head, distance
@@ -84,9 +85,14 @@ class SoftSharingNet(MultiTaskNet):
     def encoder(self):
         return self.tower_encoders[0]
 
-    @property
-    def shared_variables(self) -> list:
-        return []  # nothing is shared; the penalty couples the towers
+    def parameter_readers(self) -> list:
+        """Nothing is shared: task t alone reads its encoder, tower, head and output (the
+        penalty couples the towers, but no task's loss L_t reads another task's tower; β is a
+        control, not a parameter)."""
+        return [(trainable_of(encoder, tower, head, out), (t.name,))
+                for t, encoder, tower, head, out in zip(self.tasks, self.tower_encoders,
+                                                        self.towers, self.heads, self.outputs_,
+                                                        strict=True)]
 
     def call(self, inputs, training=False):
         outputs = {}
@@ -135,7 +141,7 @@ class SoftSharingNet(MultiTaskNet):
 
     def set_beta(self, beta: float) -> None:
         """Set β >= 0 (no rebuild, no recompile)."""
-        self.beta_variable.assign(_check_beta(beta))
+        self.beta_variable.assign(check_number("beta", beta, minimum=0))
 
     @property
     def control_variables(self) -> list:
@@ -153,7 +159,7 @@ def build_soft_sharing(tasks, features, tower=(64, 32), head=(16,), beta: float 
                        learning_rate: float = 1e-3, embedding_dim: int = 8,
                        weighting=None, **compile_kwargs) -> SoftSharingNet:
     """A compiled soft-sharing model (Adam); β and λ can change later without recompiling."""
-    _check_beta(beta)
+    check_number("beta", beta, minimum=0)
     _check_distance(distance)
     keras.utils.set_random_seed(seed)
     model = SoftSharingNet(tasks, features, tower=tower, head=head, beta=beta,
