@@ -58,6 +58,7 @@ import keras
 import numpy as np
 
 from mtl_kit import epoch_loop
+from mtl_kit.inputs import prepare_inputs
 
 #: Default batch size of ``fit_seeds`` (see the module's benchmark for why).
 DEFAULT_BATCH_SIZE = 512
@@ -294,9 +295,7 @@ def _vmap_possible(model: keras.Model, data: Any = None) -> bool:
 
 
 def _prepare_x(model, x):
-    from mtl_kit import training
-
-    return training.prepare_inputs(model.feature_config, x)
+    return prepare_inputs(model.feature_config, x)
 
 
 # -- sequential: the reference semantics, on every backend -----------------------------------

@@ -141,7 +141,6 @@ def update_diagnostics(model, gram, weights) -> None:
 def train_step_jax(model, state, data):
     """``MultiTaskNet.train_step`` on JAX: ``(logs, state) = step(state, data)``, pure."""
     import jax
-
     from keras.src.backend import StatelessScope
     from keras.utils import unpack_x_y_sample_weight
 
@@ -231,7 +230,6 @@ def _batch_rows(x):
 def train_step_tensorflow(model, data):
     """``MultiTaskNet.train_step`` on TensorFlow: per-task gradients from a persistent tape."""
     import tensorflow as tf
-
     from keras.utils import unpack_x_y_sample_weight
 
     x, y, _ = unpack_x_y_sample_weight(data)

@@ -30,10 +30,6 @@ from collections.abc import Sequence
 import keras
 import numpy as np
 
-# Moved to mtl_kit.inputs; re-exported because mtl_kit.seed_runs still reads them from here.
-from mtl_kit.inputs import prepare_inputs as prepare_inputs
-from mtl_kit.inputs import prepare_labels as prepare_labels
-
 #: Batches per call of the compiled train function, per backend (torch refuses > 1).
 STEPS_PER_EXECUTION = {"jax": 16, "tensorflow": 16, "torch": 1, "numpy": 1, "openvino": 1}
 

@@ -8,7 +8,8 @@ that names the argument, what it got and what is allowed::
     TypeError: epochs must be an int >= 1, got True
 
 This module imports nothing from ``mtl_kit``: it is the bottom of the package's import order
-(validation → inputs → tasks → weighting → models → training → metrics → plots → widgets).
+(validation → inputs → tasks → weighting → training plumbing → models → baselines → metrics →
+plots → widgets; ``tests/test_imports.py`` lists every module's layer and checks the order).
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ def check_number(argument: str, value: Any, minimum: float | None = None,
     NaN, ±inf, bools and non-numbers are refused with the allowed range in the message.
     """
     allowed = _range_text(minimum, maximum, low_open=low_open, high_open=high_open)
-    if isinstance(value, (bool, np.bool_)):
+    if isinstance(value, (bool, np.bool_, str, bytes)):
         raise TypeError(f"{argument} must be a finite number{allowed}, got {value!r}")
     try:
         number = float(value)

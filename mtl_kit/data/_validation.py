@@ -1,4 +1,4 @@
-"""Argument checks shared by the data generators.
+"""Argument checks of the data generators (built on :mod:`mtl_kit.validation`).
 
 Every public function in :mod:`mtl_kit.data` checks its arguments with these helpers *before*
 any random number is drawn, and the messages name the argument and the allowed values.
@@ -8,49 +8,11 @@ Booleans are rejected where a number is expected (``True`` is an ``int`` in Pyth
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Mapping
 
-import numpy as np
+from mtl_kit.validation import check_int, check_number
 
 TASKS: tuple[str, ...] = ("click", "purchase", "intent", "dwell")
-
-
-def check_int(name: str, value: object, low: int, high: int | None = None) -> int:
-    """Return ``value`` as an ``int`` if it is an integer in ``[low, high]``."""
-    allowed = f"an integer >= {low}" if high is None else f"an integer in [{low}, {high}]"
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be {allowed}, got {type(value).__name__} {value!r}")
-    value = int(value)
-    if value < low or (high is not None and value > high):
-        raise ValueError(f"{name} must be {allowed}, got {value}")
-    return value
-
-
-def check_float(
-    name: str,
-    value: object,
-    low: float,
-    high: float | None = None,
-    *,
-    low_open: bool = False,
-    high_open: bool = False,
-) -> float:
-    """Return ``value`` as a finite ``float`` inside the stated interval."""
-    left = "(" if low_open else "["
-    right = ")" if high_open else "]"
-    upper = "inf)" if high is None else f"{high}{right}"
-    allowed = f"a finite number in {left}{low}, {upper}"
-    if isinstance(value, (bool, np.bool_)) or not isinstance(
-        value, (int, float, np.integer, np.floating)
-    ):
-        raise TypeError(f"{name} must be {allowed}, got {type(value).__name__} {value!r}")
-    value = float(value)
-    too_low = value <= low if low_open else value < low
-    too_high = high is not None and (value >= high if high_open else value > high)
-    if not math.isfinite(value) or too_low or too_high:
-        raise ValueError(f"{name} must be {allowed}, got {value}")
-    return value
 
 
 def check_seed(value: object, name: str = "seed") -> int:
@@ -80,7 +42,7 @@ def check_task_mapping(
     for task, number in value.items():
         if not isinstance(task, str) or task not in allowed_tasks:
             raise ValueError(f"{name} has unknown task {task!r}; allowed tasks: {allowed_tasks}")
-        checked[task] = check_float(f"{name}[{task!r}]", number, low, high, low_open=low_open)
+        checked[task] = check_number(f"{name}[{task!r}]", number, low, high, low_open=low_open)
     return checked
 
 

@@ -23,7 +23,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from mtl_kit.data._validation import check_float, check_int, check_seed
+from mtl_kit.data._validation import check_seed
+from mtl_kit.validation import check_int, check_number
 
 MAX_CELLS = 200_000_000
 """Largest ``n · d`` (the float32 x matrix would take 800 MB)."""
@@ -92,12 +93,12 @@ def make_mmoe_tasks(
     d = check_int("d", d, 2, 100_000)
     if n * d > MAX_CELLS:
         raise ValueError(f"n * d must be at most {MAX_CELLS:,}, got n={n}, d={d} ({n * d:,})")
-    p = check_float("p", p, -1.0, 1.0)
-    c = check_float("c", c, 0.0, 100.0, low_open=True)
+    p = check_number("p", p, -1.0, 1.0)
+    c = check_number("c", c, 0.0, 100.0, low_open=True)
     m = check_int("m", m, 0, 1000)
-    noise = check_float("noise", noise, 0.0, 100.0)
+    noise = check_number("noise", noise, 0.0, 100.0)
     seed = check_seed(seed)
-    sine_scale = check_float("sine_scale", sine_scale, 0.0, 10.0)
+    sine_scale = check_number("sine_scale", sine_scale, 0.0, 10.0)
 
     rng = np.random.default_rng(seed)
     u1, u2 = orthogonal_unit_vectors(d, rng)

@@ -39,13 +39,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 
-from mtl_kit.data._validation import (
-    TASKS,
-    check_float,
-    check_int,
-    check_seed,
-    check_task_mapping,
-)
+from mtl_kit.data._validation import TASKS, check_seed, check_task_mapping
 from mtl_kit.data.drivers import hidden_features, standardised_log_price, task_weights
 from mtl_kit.data.entities import ACTIVITY_SESSIONS, make_items, make_users
 from mtl_kit.data.features import (
@@ -69,6 +63,7 @@ from mtl_kit.data.labels import (
 )
 from mtl_kit.data.splits import split_rows_by_user
 from mtl_kit.data.utterances import codes_to_categorical, session_utterance_codes
+from mtl_kit.validation import check_int, check_number
 
 # ---- the shop's fixed design (documented in data/README.md) ------------------------------------
 MEAN_SESSION_LENGTH = 8
@@ -195,8 +190,8 @@ def _check_make_shop_args(
     click_rate: object,
     purchase_rate: object,
 ) -> dict:
-    click_rate = check_float("click_rate", click_rate, 0.0, 0.5, low_open=True)
-    purchase_rate = check_float("purchase_rate", purchase_rate, 0.0, 0.5, low_open=True)
+    click_rate = check_number("click_rate", click_rate, 0.0, 0.5, low_open=True)
+    purchase_rate = check_number("purchase_rate", purchase_rate, 0.0, 0.5, low_open=True)
     if purchase_rate > 0.5 * click_rate:
         raise ValueError(
             f"purchase_rate must be in (0, click_rate / 2] = (0, {click_rate / 2}] (at most half "
@@ -208,7 +203,7 @@ def _check_make_shop_args(
         "n_users": check_int("n_users", n_users, 1, MAX_USERS),
         "n_items": check_int("n_items", n_items, MIN_ITEMS, MAX_ITEMS),
         "n_impressions": check_int("n_impressions", n_impressions, 1, MAX_IMPRESSIONS),
-        "task_correlation": check_float("task_correlation", task_correlation, -1.0, 1.0),
+        "task_correlation": check_number("task_correlation", task_correlation, -1.0, 1.0),
         "label_fraction": {task: fractions.get(task, 1.0) for task in TASKS},
         "noise": {task: noises.get(task, DEFAULT_NOISE[task]) for task in TASKS},
         "seed": check_seed(seed),

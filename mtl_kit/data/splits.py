@@ -12,7 +12,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from mtl_kit.data._validation import check_float, check_seed
+from mtl_kit.data._validation import check_seed
+from mtl_kit.validation import check_number
 
 
 def check_fractions(fractions: object) -> tuple[float, ...]:
@@ -23,7 +24,7 @@ def check_fractions(fractions: object) -> tuple[float, ...]:
             f"got {fractions!r}"
         )
     checked = tuple(
-        check_float(f"fractions[{i}]", value, 0.0, 1.0, low_open=True, high_open=True)
+        check_number(f"fractions[{i}]", value, 0.0, 1.0, low_open=True, high_open=True)
         for i, value in enumerate(fractions)
     )
     if abs(sum(checked) - 1.0) > 1e-6:
