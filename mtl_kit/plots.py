@@ -870,3 +870,141 @@ def plot_paired(
                     f"(95 % intervals; hollow: no difference we can detect)", fontsize=10.5)
     figure.tight_layout()
     return figure
+
+
+# --------------------------------------------------------------------------------------------
+# Per-task gradients (issue 12): what a gradient diagnostics run logged, epoch by epoch
+# --------------------------------------------------------------------------------------------
+#: Line styles of task pairs in the cosine panel: colours no shop task uses, each with its own
+#: line style and marker (a pair is never drawn in a task's colour).
+PAIR_STYLES: tuple[dict[str, str], ...] = (
+    {"color": "#000000", "linestyle": "-", "marker": "o"},
+    {"color": "#CC79A7", "linestyle": "--", "marker": "s"},
+    {"color": "#E69F00", "linestyle": "-.", "marker": "^"},
+    {"color": "#7F5F00", "linestyle": ":", "marker": "D"},
+    {"color": "#999999", "linestyle": "-", "marker": "v"},
+    {"color": "#5A2D82", "linestyle": "--", "marker": "P"},
+)
+
+_NO_DIAGNOSTICS = (
+    "history has no gradient diagnostics ('<task>_grad_norm', '<task>_weight', "
+    "'grad_cosine_<a>_<b>'): compile with gradient_diagnostics=True or use a gradient "
+    "strategy (weighting='gradnorm', 'pcgrad', 'mgda' or 'cagrad')"
+)
+
+
+def _pair_key(logs: Mapping[str, Any], first: str, second: str) -> str | None:
+    for a, b in ((first, second), (second, first)):
+        if f"grad_cosine_{a}_{b}" in logs:
+            return f"grad_cosine_{a}_{b}"
+    return None
+
+
+def plot_task_gradients(history: Any, tasks: Sequence[str] | None = None, *,
+                        title: str | None = None,
+                        figsize: tuple[float, float] = (9.5, 8.5)) -> Figure:
+    """The per-task gradient diagnostics of a run, one panel each, over the epochs:
+
+    1. the cosine of every pair of task gradients on the shared parameters,
+       cos(g_a, g_b) = g_a · g_b / (‖g_a‖ ‖g_b‖), with a line at 0: below it the two tasks
+       *conflict* (a step that helps one hurts the other);
+    2. each task's gradient norm ‖g_t‖ (log scale: the tasks often differ by orders of
+       magnitude);
+    3. each task's weight w_t: the coefficient of g_t in the update d = Σ_t w_t g_t (for a
+       loss-level strategy, its loss weight).
+
+    Tasks are drawn in their colours and markers (``TASK_COLORS``, ``TASK_STYLES``); pairs in
+    colours no task uses, each with its own line style and marker. The values are epoch means
+    of what ``compile(gradient_diagnostics=True)`` or a gradient strategy logs.
+
+    Args:
+        history: a Keras ``History`` or its ``.history`` dict.
+        tasks: the tasks to draw (default: every task with a ``<task>_grad_norm`` entry).
+        title: the figure's title.
+        figsize: inches.
+
+    Returns:
+        a Matplotlib ``Figure`` with three axes (cosines, norms, weights).
+    """
+    logs = _as_history_dict(history, "history")
+    found = [key[: -len("_grad_norm")] for key in logs
+             if key.endswith("_grad_norm") and not key.startswith("val_")]
+    if not found:
+        raise ValueError(_NO_DIAGNOSTICS)
+    if tasks is None:
+        tasks = found
+    else:
+        if isinstance(tasks, str) or not all(isinstance(t, str) for t in tasks) or not tasks:
+            raise ValueError(f"tasks must be a non-empty list of task names from {found}, "
+                             f"got {tasks!r}")
+        tasks = list(tasks)
+        missing = [t for t in tasks if f"{t}_grad_norm" not in logs]
+        if missing:
+            raise ValueError(f"history has no gradient diagnostics for task(s) {missing}; "
+                             f"it has them for {found}")
+    pairs = [(a, b, key) for i, a in enumerate(tasks) for b in tasks[i + 1:]
+             if (key := _pair_key(logs, a, b)) is not None]
+
+    import matplotlib.pyplot as plt
+
+    figure, (cosine_ax, norm_ax, weight_ax) = plt.subplots(
+        3, 1, figsize=figsize, sharex=True, layout="constrained")
+    plt.close(figure)  # shown once, as the cell's result
+    legend = {"loc": "upper left", "bbox_to_anchor": (1.01, 1.0), "fontsize": 9,
+              "frameon": False, "borderaxespad": 0.0}
+
+    # 1. cosines
+    cosine_ax.axhline(0.0, color="#333333", lw=1.2, zorder=1)
+    values = [0.0]
+    for index, (a, b, key) in enumerate(pairs):
+        series = logs[key]
+        values += [v for v in series if math.isfinite(v)]
+        style = PAIR_STYLES[index % len(PAIR_STYLES)]
+        cosine_ax.plot(range(1, len(series) + 1), series, label=f"{a} · {b}", lw=1.8,
+                       markersize=_MARKER_SIZE + 0.5, **style)
+    low, high = min(values), max(values)
+    pad = max(0.08, 0.15 * (high - low))
+    low, high = max(-1.05, low - pad), min(1.05, high + pad)
+    cosine_ax.set_ylim(low, high)
+    cosine_ax.axhspan(low, 0.0, color="#D55E00", alpha=0.07, lw=0, zorder=0)
+    cosine_ax.text(0.005, 0.02, "conflict (cos < 0)", transform=cosine_ax.transAxes,
+                   fontsize=8.5, color="#9A3D00", va="bottom", ha="left")
+    cosine_ax.set_title("Gradient agreement between tasks, cos(g_a, g_b) on the shared "
+                        "parameters", fontsize=10.5, loc="left")
+    cosine_ax.set_ylabel("cosine")
+    if pairs:
+        cosine_ax.legend(title="task pair", title_fontsize=9, **legend)
+    else:
+        cosine_ax.text(0.5, 0.5, "one task: no pairs to compare", transform=cosine_ax.transAxes,
+                       ha="center", va="center", color="#666666")
+
+    # 2. norms and 3. weights
+    for ax, suffix in ((norm_ax, "grad_norm"), (weight_ax, "weight")):
+        for task in tasks:
+            series = logs.get(f"{task}_{suffix}")
+            if series is None:
+                continue
+            ax.plot(range(1, len(series) + 1), series, label=task, color=task_color(task),
+                    lw=1.8, markersize=_MARKER_SIZE + 0.5, **task_style(task))
+        ax.legend(title="task", title_fontsize=9, **legend)
+    norm_ax.set_yscale("log")
+    norm_ax.set_title("Gradient norm ‖g_t‖ of each task on the shared parameters (log scale)",
+                      fontsize=10.5, loc="left")
+    norm_ax.set_ylabel("‖g_t‖")
+    weights = [v for t in tasks for v in logs.get(f"{t}_weight", []) if math.isfinite(v)]
+    spread = bool(weights) and min(weights) > 0 and max(weights) > 30 * min(weights)
+    if spread:  # e.g. PCGrad's coefficient of a tiny gradient: far above the others
+        weight_ax.set_yscale("log")
+    weight_ax.set_title("Task weight w_t in the update d = Σ_t w_t g_t"
+                        + (" (log scale)" if spread else ""), fontsize=10.5, loc="left")
+    weight_ax.set_ylabel("w_t")
+    weight_ax.set_xlabel("epoch")
+    for ax in (cosine_ax, norm_ax, weight_ax):
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.grid(True, alpha=0.3)
+        ax.tick_params(labelsize=9)
+    figure.suptitle(title or "Per-task gradients during training (epoch means)", fontsize=12)
+    return figure
+
+
+__all__ += ["PAIR_STYLES", "plot_task_gradients"]

@@ -76,6 +76,13 @@ def check_choice(argument: str, value: Any, choices: Iterable[Any]) -> Any:
     return value
 
 
+def check_flag(argument: str, value: Any) -> bool:
+    """``value`` as a bool; anything but True / False (e.g. 1, "yes") is a TypeError."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{argument} must be True or False, got {value!r}")
+    return bool(value)
+
+
 def check_units(argument: str, units: Any, allow_empty: bool = True) -> tuple[int, ...]:
     """Layer widths as a tuple of ints >= 1 (one int is one layer; ``()`` only if allowed)."""
     if isinstance(units, (int, np.integer)) and not isinstance(units, (bool, np.bool_)):
@@ -93,4 +100,4 @@ def check_units(argument: str, units: Any, allow_empty: bool = True) -> tuple[in
     return tuple(int(u) for u in units)
 
 
-__all__ = ["check_choice", "check_int", "check_number", "check_units"]
+__all__ = ["check_choice", "check_flag", "check_int", "check_number", "check_units"]

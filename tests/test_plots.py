@@ -414,3 +414,99 @@ def test_plot_paired_takes_a_comparison_and_checks_its_input() -> None:
         plot_paired(table.drop(columns=["verdict"]))
     with pytest.raises(ValueError, match="nothing to draw"):
         plot_paired(table.iloc[:0])
+
+
+def _gradient_logs(epochs: int = 4) -> dict[str, list[float]]:
+    """What a gradient diagnostics run logs (and the losses), for click, purchase, dwell."""
+    logs = fake_logs(0)
+    history = {key: [value / (e + 1) for e in range(epochs)] for key, value in logs.items()}
+    for t, (norm, weight) in {"click": (0.1, 1.0), "purchase": (0.05, 3.0),
+                              "dwell": (20.0, 1.0)}.items():
+        history[f"{t}_grad_norm"] = [norm * (1 + 0.1 * e) for e in range(epochs)]
+        history[f"{t}_weight"] = [weight + 0.2 * e for e in range(epochs)]
+    history["grad_cosine_click_purchase"] = [0.3, 0.2, 0.1, 0.05][:epochs]
+    history["grad_cosine_click_dwell"] = [-0.2, -0.1, 0.0, 0.1][:epochs]
+    history["grad_cosine_purchase_dwell"] = [0.05, -0.05, -0.3, -0.2][:epochs]
+    return history
+
+
+def test_plot_task_gradients_draws_cosines_norms_and_weights(tmp_path) -> None:
+    from matplotlib.figure import Figure
+
+    from mtl_kit.plots import PAIR_STYLES, plot_task_gradients
+
+    logs = _gradient_logs()
+    figure = plot_task_gradients(logs, title="a run")
+    assert isinstance(figure, Figure) and figure._suptitle.get_text() == "a run"
+    cosine_ax, norm_ax, weight_ax = figure.axes[:3]
+    assert "cos" in cosine_ax.get_title("left") and "‖g_t‖" in norm_ax.get_title("left")
+    assert weight_ax.get_xlabel() == "epoch"
+    # one line per pair, in distinct styles and in no task's colour, and the zero line
+    pairs = {line.get_label(): line for line in cosine_ax.get_lines()
+             if not line.get_label().startswith("_")}
+    assert set(pairs) == {"click · purchase", "click · dwell", "purchase · dwell"}
+    styles = {(line.get_color(), line.get_linestyle(), line.get_marker())
+              for line in pairs.values()}
+    assert len(styles) == 3 and not {s[0] for s in styles} & set(TASK_COLORS.values())
+    assert {s[0] for s in styles} <= {p["color"] for p in PAIR_STYLES}
+    assert any(list(line.get_ydata()) == [0.0, 0.0] for line in cosine_ax.get_lines())
+    low, high = cosine_ax.get_ylim()
+    assert low < -0.3 and 0.3 < high <= 1.05
+    np.testing.assert_allclose(pairs["purchase · dwell"].get_ydata(),
+                               logs["grad_cosine_purchase_dwell"])
+    assert norm_ax.get_yscale() == "log"  # dwell's gradient is 200× click's
+    for ax, suffix in ((norm_ax, "grad_norm"), (weight_ax, "weight")):
+        lines = {line.get_label(): line for line in ax.get_lines()}
+        assert set(lines) == {"click", "purchase", "dwell"}
+        for task, line in lines.items():
+            assert line.get_color() == TASK_COLORS[task]
+            assert line.get_marker() == TASK_STYLES[task]["marker"]
+            assert line.get_linestyle() == TASK_STYLES[task]["linestyle"]
+            np.testing.assert_allclose(line.get_ydata(), logs[f"{task}_{suffix}"])
+            np.testing.assert_array_equal(line.get_xdata(), [1, 2, 3, 4])
+    assert weight_ax.get_yscale() == "linear"  # weights within a factor 30
+    figure.savefig(tmp_path / "gradients.png")
+    # a subset of the tasks; a keras History works as well as its dict
+    history = keras.callbacks.History()
+    history.history = logs
+    two = plot_task_gradients(history, tasks=["click", "dwell"])
+    assert {line.get_label() for line in two.axes[0].get_lines()
+            if not line.get_label().startswith("_")} == {"click · dwell"}
+
+
+def test_plot_task_gradients_needs_the_diagnostics() -> None:
+    from mtl_kit.plots import plot_task_gradients
+
+    with pytest.raises(ValueError, match="compile with gradient_diagnostics=True or use a "
+                                         "gradient strategy"):
+        plot_task_gradients({k: [v] for k, v in fake_logs(0).items()})
+    with pytest.raises(ValueError, match="no gradient diagnostics"):
+        plot_task_gradients({})
+    with pytest.raises(ValueError, match=r"for task\(s\) \['intent'\]"):
+        plot_task_gradients(_gradient_logs(), tasks=["click", "intent"])
+    with pytest.raises(ValueError, match="tasks must be a non-empty list"):
+        plot_task_gradients(_gradient_logs(), tasks="click")
+    with pytest.raises(TypeError, match="history must be a keras History"):
+        plot_task_gradients([1.0, 2.0])
+
+
+def test_plot_task_gradients_of_a_real_run() -> None:
+    """A (tiny, uncompiled) MGDA run's History draws as it is; one task has no pairs."""
+    from mtl_kit.models import build_hard_sharing
+    from mtl_kit.plots import plot_task_gradients
+    from mtl_kit.tasks import TaskSpec
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(32, 2)).astype("float32")
+    y = {t: (x[:, 0] * (i - 1) + x[:, 1]).astype("float32")
+         for i, t in enumerate(("a", "b", "c"))}
+    model = build_hard_sharing([TaskSpec(t, "regression") for t in y], 2, shared=(4,),
+                               head=(), weighting="mgda", jit_compile=False)
+    history = model.fit(x, y, epochs=2, batch_size=16, validation_data=(x, y))
+    figure = plot_task_gradients(history)
+    assert len([line for line in figure.axes[0].get_lines()
+                if not line.get_label().startswith("_")]) == 3
+    weights = [line.get_ydata() for line in figure.axes[2].get_lines()]
+    np.testing.assert_allclose(np.sum(weights, axis=0), 1.0, rtol=1e-5)  # MGDA: on the simplex
+    alone = plot_task_gradients({"click_grad_norm": [0.1, 0.2], "click_weight": [1.0, 1.0]})
+    assert "no pairs" in " ".join(t.get_text() for t in alone.axes[0].texts)

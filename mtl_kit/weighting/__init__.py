@@ -67,7 +67,9 @@ def make_weighting(name: str, task_names: Sequence[str], task_kinds: Sequence[st
     ``task_kinds`` (one per task) matters for uncertainty weighting only.
     """
     check_choice("weighting", name, tuple(STRATEGIES))
-    unknown = sorted(set(hyperparameters) - set(DEFAULTS[name]) - {"weights", "iterations"})
+    # besides the hyperparameters: fixed's λ and the solvers' iteration counts
+    extra = {"fixed": {"weights"}, "mgda": {"iterations"}, "cagrad": {"iterations"}}
+    unknown = sorted(set(hyperparameters) - set(DEFAULTS[name]) - extra.get(name, set()))
     if unknown:
         raise ValueError(f"weighting {name!r} has no hyperparameter(s) {unknown}; "
                          f"it takes {sorted(DEFAULTS[name]) or 'none'}")

@@ -11,9 +11,10 @@ c = 0 gives the average gradient; a large c approaches MGDA. With the Gram matri
 g_w · g_0 = wᵀM1/T, ‖g_w‖² = wᵀMw and ‖g_0‖² = 1ᵀM1/T², so d = Σ_t w_t' g_t with
 w_t' = (1/T + (c‖g_0‖/‖g_w‖) w*_t) / (1 + c²).
 
-The paper solves for w* with SciPy; here exponentiated-gradient steps on the simplex (100 of
-them, step 4 / (max gradient · √(k+1)), the best iterate kept) run inside the compiled training
-step: on random gradients they reach SciPy's objective within 0.5 % of ‖g_0‖².
+The paper solves for w* with SciPy. Here it is solved exactly inside the compiled training step
+(``mtl_kit.weighting.simplex``: the optimum on each face of the simplex has a closed form, and
+the best face wins), for up to ``MAX_EXACT_TASKS`` tasks; beyond that, ``iterations``
+exponentiated-gradient steps approximate it.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from keras import ops
 
 from mtl_kit.validation import check_int, check_number
 from mtl_kit.weighting.base import GradientWeighting, TaskGradients, gram_of, safe_divide
+from mtl_kit.weighting.simplex import MAX_EXACT_TASKS, exact_cagrad
 
 _EPSILON = 1e-8
 
@@ -36,14 +38,28 @@ def cagrad_objective(weights, gram, c: float):
 
 
 def cagrad_weights(gram, c: float = 0.4, iterations: int = 100):
-    """w' (T,) with CAGrad's direction d = Σ_t w'_t g_t."""
+    """w' (T,) with CAGrad's direction d = Σ_t w'_t g_t (``c`` a number or a scalar tensor)."""
     gram = ops.convert_to_tensor(gram, dtype="float32")
     n_tasks = gram.shape[0]
     uniform = ops.ones((n_tasks,)) / n_tasks
-    if c == 0.0:
-        return uniform
+    if isinstance(c, (int, float)) and c == 0.0:  # a tensor c (the layer's variable) always
+        return uniform                               # solves; c = 0 then gives these weights too
     b = ops.mean(gram, axis=1)  # g_t · g_0
     phi = c * ops.sqrt(ops.mean(gram) + _EPSILON)
+
+    if n_tasks <= MAX_EXACT_TASKS:
+        best = exact_cagrad(gram, phi)
+    else:
+        best = _exponentiated_gradient(gram, b, phi, iterations)
+    gw_norm = ops.sqrt(ops.sum(best * ops.matmul(gram, best)) + _EPSILON)
+    lift = safe_divide(phi, gw_norm)
+    return (uniform + lift * best) / (1.0 + c * c)
+
+
+def _exponentiated_gradient(gram, b, phi, iterations: int):
+    """w* approximately, for more than ``MAX_EXACT_TASKS`` tasks: multiplicative steps on the
+    simplex (step 4 / (max slope · √(k+1))), the best iterate kept."""
+    uniform = ops.ones((gram.shape[0],)) / gram.shape[0]
 
     def objective(w):
         return ops.sum(w * b) + phi * ops.sqrt(ops.sum(w * ops.matmul(gram, w)) + _EPSILON)
@@ -61,9 +77,7 @@ def cagrad_weights(gram, c: float = 0.4, iterations: int = 100):
         return w, ops.where(better, w, best), ops.where(better, value, best_value)
 
     _, best, _ = ops.fori_loop(0, iterations, step, (uniform, uniform, objective(uniform)))
-    gw_norm = ops.sqrt(ops.sum(best * ops.matmul(gram, best)) + _EPSILON)
-    lift = safe_divide(phi, gw_norm)
-    return (uniform + lift * best) / (1.0 + c * c)
+    return best
 
 
 def cagrad_direction(grads, c: float = 0.4, iterations: int = 100):
@@ -81,16 +95,35 @@ class CAGrad(GradientWeighting):
         task_names: the tasks, in the model's order.
         c: the radius of the ball around g_0, c >= 0 (the paper's default 0.4; 0 gives the
             average gradient).
-        iterations: solver steps for w*.
+        iterations: solver steps for w* with more than ``MAX_EXACT_TASKS`` tasks.
+
+    c lives in a non-trainable variable that the compiled step reads, so ``strategy.c = 0.8``
+    takes effect at the next ``fit`` without recompiling; ``MultiTaskNet.reset`` keeps it.
     """
 
     def __init__(self, task_names, c: float = 0.4, iterations: int = 100, **kwargs):
         super().__init__(task_names, **kwargs)
-        self.c = check_number("c", c, minimum=0.0)
+        self.radius = self.add_weight(
+            name="c", shape=(), trainable=False,
+            initializer=keras.initializers.Constant(check_number("c", c, minimum=0.0)))
         self.iterations = check_int("iterations", iterations, minimum=1)
+        self.built = True
+
+    @property
+    def c(self) -> float:
+        """The radius c (the variable ``radius`` holds it, in float32)."""
+        return float(f"{float(ops.convert_to_numpy(self.radius.value)):.7g}")
+
+    @c.setter
+    def c(self, value: float) -> None:
+        self.radius.assign(check_number("c", value, minimum=0.0))
+
+    @property
+    def control_variables(self) -> list:
+        return [self.radius]
 
     def gradient_weights(self, gradients: TaskGradients):
-        return cagrad_weights(gradients.gram, self.c, self.iterations)
+        return cagrad_weights(gradients.gram, self.radius.value, self.iterations)
 
     def describe(self) -> str:
         return f"CAGrad (c = {self.c:g})"

@@ -36,13 +36,16 @@ class DynamicWeightAverage(Weighting):
     Args:
         task_names: the tasks, in the model's order.
         temperature: τ > 0 (the paper's T = 2).
+
+    τ is only read between epochs (:meth:`end_epoch`, in Python), so ``strategy.temperature =
+    5.0`` takes effect at the next ``fit`` without recompiling.
     """
 
     updates_per_epoch = True
 
     def __init__(self, task_names: Sequence[str], temperature: float = 2.0, **kwargs):
         super().__init__(task_names, **kwargs)
-        self.temperature = check_number("temperature", temperature, minimum=0.0, low_open=True)
+        self.temperature = temperature
         self.weights_variable = self.add_weight(
             name="weights", shape=(self.n_tasks,), initializer="ones", trainable=False)
         # the mean training loss of the last two epochs (row 0: the older one)
@@ -51,6 +54,15 @@ class DynamicWeightAverage(Weighting):
         self.epochs_seen = self.add_weight(
             name="epochs_seen", shape=(), initializer="zeros", trainable=False)
         self.built = True
+
+    @property
+    def temperature(self) -> float:
+        """τ > 0."""
+        return self._temperature
+
+    @temperature.setter
+    def temperature(self, value: float) -> None:
+        self._temperature = check_number("temperature", value, minimum=0.0, low_open=True)
 
     def task_weights(self):
         return self.weights_variable.value

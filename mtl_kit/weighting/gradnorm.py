@@ -30,20 +30,39 @@ class GradNorm(GradientWeighting):
     Args:
         task_names: the tasks, in the model's order.
         alpha: α >= 0, the strength of the pull toward equal training rates (paper: 1.5).
+
+    α lives in a non-trainable variable that the compiled step reads, so
+    ``strategy.alpha = 0.5`` takes effect at the next ``fit`` without recompiling;
+    ``MultiTaskNet.reset`` keeps it.
     """
 
     weights_task_parameters = True  # a loss weighting: the towers get w_t ∇L_t too
 
     def __init__(self, task_names, alpha: float = 1.5, **kwargs):
         super().__init__(task_names, **kwargs)
-        self.alpha = check_number("alpha", alpha, minimum=0.0)
+        alpha = check_number("alpha", alpha, minimum=0.0)
         self.logits = self.add_weight(name="logits", shape=(self.n_tasks,),
                                       initializer="zeros", trainable=True)
         self.initial_losses = self.add_weight(name="initial_losses", shape=(self.n_tasks,),
                                               initializer="zeros", trainable=False)
         self.started = self.add_weight(name="started", shape=(), initializer="zeros",
                                        trainable=False)
+        self.strength = self.add_weight(name="alpha", shape=(), trainable=False,
+                                        initializer=keras.initializers.Constant(alpha))
         self.built = True
+
+    @property
+    def alpha(self) -> float:
+        """α (the variable ``strength`` holds it, in float32)."""
+        return float(f"{float(ops.convert_to_numpy(self.strength.value)):.7g}")
+
+    @alpha.setter
+    def alpha(self, value: float) -> None:
+        self.strength.assign(check_number("alpha", value, minimum=0.0))
+
+    @property
+    def control_variables(self) -> list:
+        return [self.strength]
 
     def task_weights(self):
         return self.n_tasks * ops.softmax(self.logits.value)
@@ -61,7 +80,7 @@ class GradNorm(GradientWeighting):
         norms = weights * ops.sqrt(ops.maximum(ops.diagonal(gradients.last_layer_gram), 0.0))
         progress = safe_divide(gradients.losses, self.initial_losses.value)  # L̃_t
         rates = safe_divide(progress, ops.mean(progress))                       # r_t
-        target = ops.stop_gradient(ops.mean(norms) * ops.power(rates, self.alpha))
+        target = ops.stop_gradient(ops.mean(norms) * ops.power(rates, self.strength.value))
         return ops.sum(ops.abs(norms - target))
 
     def describe(self) -> str:

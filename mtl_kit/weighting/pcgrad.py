@@ -6,8 +6,9 @@ step. For each task i, for each other task j (in turn):
 
     if g_i' · g_j < 0:   g_i' ← g_i' − (g_i' · g_j / ‖g_j‖²) g_j
 
-(g_i' starts as g_i; g_j is always the *original* gradient), then d = Σ_i g_i'. After the
-projections no g_i' points against any original g_j it was projected on.
+(g_i' starts as g_i; g_j is always the *original* gradient), then d = Σ_i g_i'. Right after
+its projection off g_j, g_i' · g_j = 0; with two tasks that leaves no conflict at all, but with
+three or more a later projection (off g_k) can turn g_i' against an earlier g_j again.
 
 Every g_i' stays a combination of the original gradients, g_i' = Σ_k C_ik g_k, and the inner
 products it needs are rows of the Gram matrix (g_i' · g_j = (C M)_ij), so the whole method runs
