@@ -25,7 +25,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -619,18 +619,395 @@ def feature_sharing_logic(data: Any, *, seeds: Any = DEFAULT_SEEDS,
                          build_kwargs=build_kwargs, models=models)
 
 
+# --------------------------------------------------------------------------------------------
+# The relatedness explorer (lesson 6): task_correlation → single-task vs hard vs MMoE
+# --------------------------------------------------------------------------------------------
+#: The task_correlation values the relatedness slider offers.
+RELATEDNESS_VALUES: tuple[float, ...] = (-1.0, -0.5, 0.0, 0.5, 1.0)
+#: The sharing models the relatedness explorer compares with single-task, and their builders'
+#: settings (the lessons' sizes).
+RELATEDNESS_MODELS: dict[str, tuple[str, dict[str, Any]]] = {
+    "hard": ("build_hard_sharing", {"shared": (64, 32), "head": (16,)}),
+    "MMoE": ("build_mmoe", {"n_experts": 4, "expert_units": (32,), "tower": (16,)}),
+}
+
+
+@dataclass
+class RelatednessRun:
+    """One Train click: the shop at one task_correlation p, every model over K seeds.
+
+    ``table`` has one row per model and task: metric, single-task and model means, the gain
+    (model − single-task, paired) with its 95 % interval and verdict; ``timings`` in seconds.
+    """
+
+    p: float
+    seeds: tuple[int, ...]
+    table: pd.DataFrame
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+class RelatednessLogic:
+    """What the relatedness explorer does when Train is pressed (no widgets here).
+
+    For a task_correlation p: the course's shop with that p (the other knobs as in the
+    course), the course's single-task baselines for it (one early-stopped model per task and
+    seed, cached on disk: the first time for a p they are trained, which takes a few
+    seconds), and every sharing model trained K seeds × ``epochs`` epochs (``fit_k_seeds``;
+    the models are built once and re-initialised per seed, whatever p: the shop's inputs do
+    not depend on p). Gains are scored on the validation split, paired with single-task.
+
+    Args:
+        tasks: the tasks (default click and purchase, purchase labels scarce as in the course).
+        seeds: K, or a list of seeds.
+        values: the p values offered (each in [-1, 1]).
+        epochs, batch_size: of every sharing model's run (fixed epochs, no early stop).
+        models: ready compiled models by name (keys out of ``RELATEDNESS_MODELS``), e.g. the
+            lesson's hard-sharing model; the others are built on first use.
+        data: ready ``CourseData`` by p (e.g. the course's own shop for p = 0.6).
+    """
+
+    def __init__(self, tasks: Sequence[str] = ("click", "purchase"), *,
+                 seeds: Any = DEFAULT_SEEDS, values: Sequence[float] = RELATEDNESS_VALUES,
+                 epochs: Any = DEFAULT_EPOCHS, batch_size: Any = DEFAULT_BATCH_SIZE,
+                 models: Mapping[str, Any] | None = None,
+                 data: Mapping[float, Any] | None = None) -> None:
+        from mtl_kit.tasks import as_tasks
+        from mtl_kit.validation import check_number
+
+        self.tasks = list(as_tasks(tasks))
+        self.task_names = [t.name for t in self.tasks]
+        self.seeds = check_seeds(seeds)
+        self.epochs = check_int("epochs", epochs)
+        self.batch_size = check_int("batch_size", batch_size)
+        if isinstance(values, (str, bytes)) or not isinstance(values, Sequence) or not values:
+            raise TypeError(f"values must be a non-empty list of task correlations in [-1, 1], "
+                            f"got {values!r}")
+        checked = [check_number("values", v, -1.0, 1.0) for v in values]
+        if checked != sorted(set(checked)):
+            raise ValueError(f"values must be increasing and distinct, got {checked}")
+        self.values = tuple(checked)
+        self.models: dict[str, Any] = {}
+        for name, model in dict(models or {}).items():
+            if name not in RELATEDNESS_MODELS:
+                raise ValueError(f"models keys must be out of {list(RELATEDNESS_MODELS)}, "
+                                 f"got {name!r}")
+            self.models[name] = check_model(model, ("tasks", "reseed", "predict_tasks"),
+                                            f"models[{name!r}]")
+            if [t.name for t in model.tasks] != self.task_names:
+                raise ValueError(f"models[{name!r}] predicts {[t.name for t in model.tasks]}, "
+                                 f"the explorer's tasks are {self.task_names}")
+        self._data: dict[float, Any] = {}
+        for p, given in dict(data or {}).items():
+            self._data[check_number("data key p", p, -1.0, 1.0)] = check_data(given)
+        self.runs: dict[float, RelatednessRun] = {}
+
+    def check_p(self, p: Any) -> float:
+        """One of the slider's values (a ValueError lists them)."""
+        from mtl_kit.validation import check_number
+
+        value = check_number("p", p, -1.0, 1.0)
+        for choice in self.values:
+            if math.isclose(value, choice, abs_tol=1e-9):
+                return choice
+        raise ValueError(f"p must be one of the slider's values {list(self.values)}, got {p!r}")
+
+    def data_for(self, p: float) -> Any:
+        """The course's shop with task_correlation p (generated once per p)."""
+        from mtl_kit.course import course_data
+
+        p = self.check_p(p)
+        if p not in self._data:
+            self._data[p] = course_data(tuple(self.task_names), task_correlation=p)
+        return self._data[p]
+
+    def model(self, name: str, data: Any) -> Any:
+        """The compiled model ``name`` (built on first use from ``data``'s features)."""
+        if name not in RELATEDNESS_MODELS:
+            raise ValueError(f"name must be one of {list(RELATEDNESS_MODELS)}, got {name!r}")
+        if name not in self.models:
+            import mtl_kit.models as models_module
+
+            builder, kwargs = RELATEDNESS_MODELS[name]
+            self.models[name] = getattr(models_module, builder)(
+                self.tasks, data.features, seed=self.seeds[0], **kwargs)
+        return self.models[name]
+
+    def train(self, p: float) -> RelatednessRun:
+        """Train every model at task_correlation p; score the gains on validation."""
+        from mtl_kit.experiments import verdict
+        from mtl_kit.relatedness import score_runs
+        from mtl_kit.tasks import HIGHER_IS_BETTER
+
+        start = time.perf_counter()
+        p = self.check_p(p)
+        data = self.data_for(p)
+        made = time.perf_counter()
+        per_task = {t.name: single_task_runs(t, data, self.seeds, REFERENCE_PLAN)
+                    for t in self.tasks}
+        predictions = {SINGLE_TASK: [{t: per_task[t][k].predictions["val"][t] for t in per_task}
+                                     for k in range(len(self.seeds))]}
+        reference = time.perf_counter()
+        y_train = {n: data.y_train[n] for n in self.task_names}
+        y_val = {n: data.y_val[n] for n in self.task_names}
+        for name in RELATEDNESS_MODELS:
+            model = self.model(name, data)
+            model.set_loss_weights({n: 1.0 for n in self.task_names})
+            _, predict = fit_k_seeds(model, self.seeds, data.x_train, y_train,
+                                     epochs=self.epochs, batch_size=self.batch_size,
+                                     validation_data=(data.x_val, y_val))
+            predictions[name] = predict(data.x_val)
+        trained = time.perf_counter()
+        scored = score_runs(self.tasks, y_val, data.users("val"), predictions, CONFIDENCE)
+        rows = []
+        for name in RELATEDNESS_MODELS:
+            for spec in self.tasks:
+                sign = 1.0 if HIGHER_IS_BETTER[spec.primary_metric] else -1.0
+                diff = scored.difference(name, spec.name)
+                low, high = sorted((sign * diff.low, sign * diff.high))
+                gain = replace(diff, mean=sign * diff.mean, low=low, high=high)
+                rows.append({"task_correlation": p, "model": name, "task": spec.name,
+                             "metric": spec.primary_metric,
+                             "single-task": scored.estimate(SINGLE_TASK, spec.name).mean,
+                             "model mean": scored.estimate(name, spec.name).mean,
+                             "gain": gain.mean, "low": gain.low, "high": gain.high,
+                             "verdict": verdict(gain, True)})
+        run = RelatednessRun(p, self.seeds, pd.DataFrame(rows), {
+            "data": made - start, "single-task": reference - made, "train": trained - reference,
+            "total": time.perf_counter() - start})
+        self.runs[p] = run
+        return run
+
+    def all_gains(self) -> pd.DataFrame:
+        """Every p trained so far, one table (for the gains plot)."""
+        if not self.runs:
+            return pd.DataFrame(columns=["task_correlation", "model", "task", "metric",
+                                         "single-task", "model mean", "gain", "low", "high",
+                                         "verdict"])
+        return pd.concat([self.runs[p].table for p in sorted(self.runs)], ignore_index=True)
+
+
+def relatedness_logic(tasks: Sequence[str] = ("click", "purchase"), *,
+                      seeds: Any = DEFAULT_SEEDS, values: Sequence[float] = RELATEDNESS_VALUES,
+                      epochs: Any = DEFAULT_EPOCHS, batch_size: Any = DEFAULT_BATCH_SIZE,
+                      models: Mapping[str, Any] | None = None,
+                      data: Mapping[float, Any] | None = None) -> RelatednessLogic:
+    return RelatednessLogic(tasks, seeds=seeds, values=values, epochs=epochs,
+                            batch_size=batch_size, models=models, data=data)
+
+
+# --------------------------------------------------------------------------------------------
+# The threshold explorer (lesson 7): no training, one decision threshold on validation
+# --------------------------------------------------------------------------------------------
+def threshold_report(y_true: Any, y_pred: Any, threshold: float) -> dict[str, float]:
+    """What "yes when p >= threshold" does on the labelled rows: the counts ``tp``, ``fp``,
+    ``fn``, ``tn``, the share of rows ``flagged``, and ``accuracy``, ``precision``,
+    ``recall`` and ``f1`` (precision 0 when nothing is flagged, as scikit-learn's
+    ``zero_division=0``)."""
+    from mtl_kit.validation import check_number
+
+    threshold = check_number("threshold", threshold, 0.0, 1.0, low_open=True)
+    y = np.asarray(y_true, dtype="float64").reshape(-1)
+    p = np.asarray(y_pred, dtype="float64").reshape(-1)
+    if y.size != p.size:
+        raise ValueError(f"y_pred has {p.size} rows, y_true has {y.size}")
+    keep = ~np.isnan(y)
+    if not keep.any():
+        raise ValueError("y_true must hold at least one label")
+    positive, flagged = y[keep] > 0.5, p[keep] >= threshold
+    tp = float(np.sum(positive & flagged))
+    fp = float(np.sum(~positive & flagged))
+    fn = float(np.sum(positive & ~flagged))
+    tn = float(np.sum(~positive & ~flagged))
+    n = tp + fp + fn + tn
+    return {"tp": tp, "fp": fp, "fn": fn, "tn": tn, "flagged": (tp + fp) / n,
+            "accuracy": (tp + tn) / n, "precision": tp / (tp + fp) if tp + fp else 0.0,
+            "recall": tp / (tp + fn) if tp + fn else 0.0,
+            "f1": 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else 0.0}
+
+
+# --------------------------------------------------------------------------------------------
+# The strategy explorer (lesson 8): a loss-balancing strategy and its knob → K seeds → evidence
+# --------------------------------------------------------------------------------------------
+#: The strategies the strategy explorer offers, in order.
+STRATEGY_CHOICES: tuple[str, ...] = ("fixed", "uncertainty", "dwa", "gradnorm", "pcgrad",
+                                     "mgda", "cagrad")
+#: The name of the fixed-λ reference run (λ = 1 for every task) in the explorer's table.
+FIXED_REFERENCE = "fixed λ = 1"
+
+
+class StrategyLogic:
+    """What the strategy explorer does when Train is pressed (no widgets here).
+
+    One Train click trains a loss-balancing strategy with its knob (``mtl_kit.balancing``:
+    λ of the last task for fixed λ, T for DWA, α for GradNorm, c for CAGrad) over the K seeds
+    of a :class:`mtl_kit.balancing.StrategyLab` (one compiled model per strategy, built on
+    first use: switching strategy switches model; moving the knob does not recompile). Every
+    model logs its task gradients, so each run has per epoch its losses, each task's weight
+    in the update and the cosine of the task gradients on the shared parameters. The table
+    scores the run on the **validation** split against two references, paired on the same
+    rows and seeds: fixed λ = 1 (trained once, with the same budget) and the course's
+    single-task baselines (one early-stopped model per task and seed, cached on disk).
+
+    Args:
+        data: the course data (``course_data(tasks)``) with at least two tasks.
+        lab: a ready ``StrategyLab`` (e.g. the lesson's: its models and budget are reused);
+            default: a new one with ``seeds``, ``epochs``, ``batch_size``, ``learning_rate``.
+        strategies: the strategies offered (out of :data:`STRATEGY_CHOICES`).
+    """
+
+    def __init__(self, data: Any, *, lab: Any = None, seeds: Any = DEFAULT_SEEDS,
+                 epochs: Any = None, batch_size: Any = None, learning_rate: Any = None,
+                 strategies: Sequence[str] = STRATEGY_CHOICES) -> None:
+        from mtl_kit import balancing
+
+        if isinstance(strategies, str) or not isinstance(strategies, Sequence) \
+                or not strategies:
+            raise TypeError(f"strategies must be a non-empty list out of {STRATEGY_CHOICES}, "
+                            f"got {strategies!r}")
+        unknown = [s for s in strategies if s not in STRATEGY_CHOICES]
+        if unknown or len(set(strategies)) != len(strategies):
+            raise ValueError(f"strategies must be distinct names out of {STRATEGY_CHOICES}, "
+                             f"got {list(strategies)}")
+        if lab is None:
+            check_data(data)
+            lab = balancing.StrategyLab(
+                data, seeds=seeds,
+                epochs=balancing.DEFAULT_EPOCHS if epochs is None else epochs,
+                batch_size=balancing.DEFAULT_BATCH_SIZE if batch_size is None else batch_size,
+                learning_rate=(balancing.DEFAULT_LEARNING_RATE if learning_rate is None
+                               else learning_rate))
+        elif not isinstance(lab, balancing.StrategyLab):
+            raise TypeError(f"lab must be a mtl_kit.balancing.StrategyLab, "
+                            f"got {type(lab).__name__}")
+        elif data is not lab.data:
+            raise ValueError("data must be the lab's data (lab.data): the runs train on it")
+        elif any(v is not None for v in (epochs, batch_size, learning_rate)):
+            raise ValueError("epochs, batch_size and learning_rate are the lab's; leave them "
+                             "out when you pass lab")
+        self.lab = lab
+        self.data = lab.data
+        self.strategies = list(strategies)
+        self.seeds = lab.seeds
+        self.epochs = lab.epochs
+        self.tasks = list(_as_tasks(self.data.tasks))
+        self.task_names = [t.name for t in self.tasks]
+        self._reference: Any = None
+        self._users = None
+
+    def knob(self, strategy: str) -> Any:
+        """The strategy's ``mtl_kit.balancing.Knob``, or None (uncertainty, PCGrad, MGDA)."""
+        from mtl_kit.balancing import KNOBS
+
+        return KNOBS.get(self._check_strategy(strategy))
+
+    def _check_strategy(self, strategy: Any) -> str:
+        if strategy not in self.strategies:
+            raise ValueError(f"strategy must be one of {self.strategies}, got {strategy!r}")
+        return strategy
+
+    def settings(self, strategy: str, value: Any = None) -> Any:
+        """A checked ``Setting`` (value None: the knob's default; none for knob-less ones)."""
+        from mtl_kit.balancing import Setting
+
+        self._check_strategy(strategy)
+        if value is not None and self.knob(strategy) is None:
+            raise ValueError(f"{strategy} has no hyperparameter to set (got {value!r})")
+        return Setting(strategy, value)
+
+    def is_built(self, setting: Any) -> bool:
+        return self.lab.is_built(setting.strategy, diagnostics=True)
+
+    def train(self, setting: Any) -> Any:
+        """Train ``setting`` over the K seeds (task gradients logged); a ``StrategyRun``."""
+        return self.lab.train(setting, diagnostics=True)
+
+    def reference_run(self) -> Any:
+        """Fixed λ = 1 for every task, with the lab's budget (trained on first use)."""
+        from mtl_kit.balancing import Setting
+
+        if self._reference is None:
+            self._reference = self.lab.train(
+                Setting("fixed", lambdas={t: 1.0 for t in self.task_names}), diagnostics=True)
+        return self._reference
+
+    @property
+    def has_reference(self) -> bool:
+        return self._reference is not None
+
+    def comparison(self, run: Any) -> Comparison:
+        """This run, fixed λ = 1 and single-task on validation, as the lessons score."""
+        from mtl_kit.balancing import comparison
+
+        return comparison({THIS_RUN: run, FIXED_REFERENCE: self.reference_run()}, self.data,
+                          "val")
+
+    def table(self, run: Any) -> pd.DataFrame:
+        """Per task: this run's mean [low, high]; single-task's and fixed λ = 1's means; this
+        − single-task and this − fixed λ = 1, paired, with intervals and verdicts; plus a row
+        ``Δm`` (vs single-task and vs fixed λ = 1, in %). Validation split, 95 % intervals."""
+        from mtl_kit.experiments import verdict
+        from mtl_kit.tasks import HIGHER_IS_BETTER
+
+        result = self.comparison(run)
+        rows = []
+        for spec in self.tasks:
+            name, metric = spec.name, spec.primary_metric
+            this = result.estimate(THIS_RUN, name)
+            row = {"task": name, "metric": metric, "mean": this.mean, "low": this.low,
+                   "high": this.high}
+            for reference, key in ((SINGLE_TASK, "single-task"), (FIXED_REFERENCE, "fixed λ")):
+                diff = result.difference(THIS_RUN, name, reference=reference)
+                row.update({key: result.estimate(reference, name).mean,
+                            f"vs {key}": diff.mean, f"vs {key} low": diff.low,
+                            f"vs {key} high": diff.high,
+                            f"vs {key} verdict": verdict(diff, HIGHER_IS_BETTER[metric])})
+            rows.append(row)
+        row = {"task": "Δm", "metric": "%", "mean": math.nan, "low": math.nan,
+               "high": math.nan, "single-task": 0.0}
+        for reference, key in ((SINGLE_TASK, "single-task"), (FIXED_REFERENCE, "fixed λ")):
+            diff = result.delta_m(THIS_RUN, reference=reference)
+            row.update({f"vs {key}": diff.mean, f"vs {key} low": diff.low,
+                        f"vs {key} high": diff.high, f"vs {key} verdict": verdict(diff)})
+        row["fixed λ"] = result.delta_m(FIXED_REFERENCE).mean
+        rows.append(row)
+        return pd.DataFrame(rows).set_index("task")
+
+
+def _as_tasks(tasks: Any) -> list:
+    from mtl_kit.tasks import as_tasks
+
+    return list(as_tasks(tasks))
+
+
+def strategy_logic(data: Any, *, lab: Any = None, seeds: Any = DEFAULT_SEEDS,
+                   epochs: Any = None, batch_size: Any = None, learning_rate: Any = None,
+                   strategies: Sequence[str] = STRATEGY_CHOICES) -> StrategyLogic:
+    return StrategyLogic(data, lab=lab, seeds=seeds, epochs=epochs, batch_size=batch_size,
+                         learning_rate=learning_rate, strategies=strategies)
+
+
 __all__ = [
     "ARCHITECTURES",
     "DEFAULT_BATCH_SIZE",
     "DEFAULT_BETAS",
     "DEFAULT_EPOCHS",
     "DEFAULT_SEEDS",
+    "FIXED_REFERENCE",
+    "RELATEDNESS_MODELS",
+    "RELATEDNESS_VALUES",
+    "STRATEGY_CHOICES",
     "ExplorerLogic",
     "ExplorerRun",
+    "RelatednessLogic",
+    "RelatednessRun",
     "Settings",
+    "StrategyLogic",
     "feature_sharing_logic",
     "fit_k_seeds",
     "hard_sharing_logic",
     "history_bands",
+    "relatedness_logic",
     "soft_sharing_logic",
+    "strategy_logic",
+    "threshold_report",
 ]

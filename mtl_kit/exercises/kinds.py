@@ -251,6 +251,11 @@ class ChoiceQuestion(Question):
         answer: the right key (or several equally right keys).
         why_not: wrong key -> the specific feedback for choosing it.
         reason_solution: a model reason (also used as the correct example in tests).
+        reason_keywords: the idea the reason must name, as groups of word stems: the reason
+            must contain (case-insensitive) at least one stem of every group, e.g.
+            ``[("calibrat", "probabilit"), ("rank", "order")]``. Empty: any reason of
+            ``min_reason_words`` words is accepted.
+        reason_hint: the feedback for a right choice whose reason misses a group.
     """
 
     kind = "multiple choice question"
@@ -259,6 +264,8 @@ class ChoiceQuestion(Question):
     def __init__(self, id: str, prompt: str, options: Mapping[str, str],
                  answer: str | Sequence[str], *, why_not: Mapping[str, str] | None = None,
                  min_reason_words: int = 3, reason_solution: str = "",
+                 reason_keywords: Sequence[Sequence[str] | str] = (),
+                 reason_hint: str = "",
                  **kwargs: Any) -> None:
         if not isinstance(options, Mapping) or len(options) < 2:
             raise ValueError("options must be a mapping of at least two keys to texts")
@@ -282,6 +289,14 @@ class ChoiceQuestion(Question):
         self.answers = answers
         self.why_not = why_not
         self.min_reason_words = min_reason_words
+        groups = [(g,) if isinstance(g, str) else tuple(g) if isinstance(g, (list, tuple))
+                  else () for g in reason_keywords]
+        if isinstance(reason_keywords, str) or not all(
+                g and all(isinstance(w, str) and w.strip() for w in g) for g in groups):
+            raise TypeError("reason_keywords must be a sequence of word stems or of groups of "
+                            "word stems, e.g. [('calibrat', 'probabilit')]")
+        self.reason_keywords = [tuple(w.strip().lower() for w in g) for g in groups]
+        self.reason_hint = reason_hint.strip()
         self.reason_solution = reason_solution or "because " + " ".join(
             ["this", "is", "the", "reason"][: max(3, min_reason_words)])
 
@@ -314,10 +329,19 @@ class ChoiceQuestion(Question):
         if len(words) < self.min_reason_words:
             raise IncorrectAnswer(f"right choice, but give a reason of at least "
                                   f"{self.min_reason_words} words")
+        said = reason.lower()
+        for group in self.reason_keywords:
+            if not any(stem in said for stem in group):
+                raise IncorrectAnswer(self.reason_hint or (
+                    f"right choice, but your reason does not name the idea behind it (a word "
+                    f"like {group[0]!r})"))
 
     def examples(self) -> tuple[tuple[Any, ...], list[tuple[tuple[Any, ...], str]]]:
         """The right choice with the model reason, and each wrong choice with its feedback."""
         wrong = [((k, self.reason_solution), fb) for k, fb in self.why_not.items()]
+        if self.reason_keywords:
+            vague = "because that is what the lesson showed us in its cells"
+            wrong.append(((self.answers[0], vague), self.reason_hint or "does not name the idea"))
         return (self.answers[0], self.reason_solution), wrong
 
 
