@@ -37,6 +37,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -238,7 +239,13 @@ def _load_run(path: Path) -> SeedRun | None:
 # --------------------------------------------------------------------------------------------
 @dataclass
 class Comparison:
-    """Several models, each over the same seeds, scored on one split (see the module doc)."""
+    """Several models, each over the same seeds, scored on one split (see the module doc).
+
+    ``scores`` holds each task's default metrics; for binary tasks, accuracy, recall and F1
+    there are at the fixed threshold 0.5 (on rare positives recall and F1 are then often 0:
+    compare AUCs, or choose thresholds on validation with ``mtl_kit.evaluation.seed_thresholds``
+    as lesson 07 does).
+    """
 
     split: str
     seeds: tuple[int, ...]
@@ -256,8 +263,10 @@ class Comparison:
         rows = []
         for name, runs in self.runs.items():
             for seed, run in zip(self.seeds, runs, strict=True):
-                table = evaluate_tasks(run.predictions[self.split], None, self.y_true,
-                                       self._tasks_of(name), overall=False)
+                with warnings.catch_warnings():  # recall and F1 here are at t = 0.5, as
+                    warnings.simplefilter("ignore", UserWarning)  # documented: no warning
+                    table = evaluate_tasks(run.predictions[self.split], None, self.y_true,
+                                           self._tasks_of(name), overall=False)
                 for row in table.itertuples():
                     rows.append({"model": name, "task": row.task, "metric": row.metric,
                                  "seed": seed, "value": row.value})

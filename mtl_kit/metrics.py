@@ -46,6 +46,7 @@ Q₊(s) = share of rows that are positive and score >= s, π = P / n and A = π 
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -279,6 +280,9 @@ def evaluate_tasks(model_or_predictions, x, y, tasks=None, overall: bool = True,
         n = int(np.sum(~np.isnan(np.asarray(y[task.name], dtype="float64"))))
         values = _task_metrics(task, y[task.name], predictions[task.name], wanted[task.name],
                                cut.get(task.name, DEFAULT_THRESHOLD))
+        if thresholds is None and task.kind == "binary":
+            _warn_if_threshold_finds_nothing(task.name, y[task.name], predictions[task.name],
+                                             wanted[task.name])
         for metric, value in values.items():
             rows.append({"task": task.name, "kind": task.kind, "metric": metric, "value": value,
                          "higher_is_better": METRIC_HIGHER_IS_BETTER[metric], "n": n})
@@ -292,6 +296,23 @@ def evaluate_tasks(model_or_predictions, x, y, tasks=None, overall: bool = True,
         means.insert(1, "kind", "mean over tasks")
         table = pd.concat([table, means[table.columns]], ignore_index=True)
     return table
+
+
+def _warn_if_threshold_finds_nothing(task: str, y_true, y_pred, names) -> None:
+    """Warn when the default threshold 0.5 marks no row positive though positives exist: the
+    threshold-based metrics (recall, F1, precision) are then 0 and accuracy is the share of
+    negatives, which says nothing about the model."""
+    if not {"recall", "f1", "precision"} & set(names or ()):
+        return
+    labels = np.asarray(y_true, dtype="float64").reshape(-1)
+    scores = np.asarray(y_pred, dtype="float64").reshape(-1)
+    observed = ~np.isnan(labels)
+    if np.any(labels[observed] == 1) and not np.any(scores[observed] >= DEFAULT_THRESHOLD):
+        warnings.warn(
+            f"no {task!r} prediction reaches the default threshold {DEFAULT_THRESHOLD}: its "
+            f"recall and F1 are 0 and its accuracy is the share of negatives. Choose thresholds "
+            f"on the validation split (choose_thresholds) and pass them as thresholds=",
+            UserWarning, stacklevel=3)
 
 
 def metrics_wide(table: pd.DataFrame) -> pd.DataFrame:

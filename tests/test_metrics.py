@@ -1,5 +1,7 @@
 """Per-task metrics, the tidy table and Δm."""
 
+import warnings
+
 import mtl_kit  # noqa: F401
 
 # isort: split
@@ -246,3 +248,24 @@ def test_task_average_estimate_is_the_mean_difference_or_delta_m():
     assert plain.mean == pytest.approx(expected)
     with pytest.raises(ValueError, match="needs the reference"):
         task_average_estimate(tasks, y, model, users, relative=True)
+
+
+def test_default_threshold_that_finds_nothing_is_reported():
+    """Rare positives, scores all below 0.5: recall and F1 are 0 at the default threshold, and
+    evaluate_tasks says so and how to fix it; with a threshold chosen on validation it is quiet."""
+    from mtl_kit.metrics import choose_thresholds, evaluate_tasks
+    from mtl_kit.tasks import TaskSpec
+
+    rng = np.random.default_rng(0)
+    labels = (rng.random(400) < 0.05).astype("float64")
+    scores = np.clip(0.02 + 0.2 * labels + 0.05 * rng.random(400), 0, 0.4)
+    task = [TaskSpec("purchase", "binary")]
+    with pytest.warns(UserWarning, match="purchase.*default threshold 0.5.*choose_thresholds"):
+        table = evaluate_tasks({"purchase": scores}, None, {"purchase": labels}, task)
+    assert table.set_index("metric").loc["recall", "value"] == 0.0
+    cut = choose_thresholds({"purchase": scores}, None, {"purchase": labels}, task)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        table = evaluate_tasks({"purchase": scores}, None, {"purchase": labels}, task,
+                               thresholds=cut)
+    assert table.set_index("metric").loc["recall", "value"] > 0.9
