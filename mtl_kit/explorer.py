@@ -918,8 +918,9 @@ class StrategyLogic:
         return self.lab.is_built(setting.strategy, diagnostics=True)
 
     def train(self, setting: Any) -> Any:
-        """Train ``setting`` over the K seeds (task gradients logged); a ``StrategyRun``."""
-        return self.lab.train(setting, diagnostics=True)
+        """Train ``setting`` over the K seeds (task gradients and validation losses logged
+        every epoch); a ``StrategyRun``."""
+        return self.lab.train(setting, diagnostics=True, validate=True)
 
     def reference_run(self) -> Any:
         """Fixed λ = 1 for every task, with the lab's budget (trained on first use)."""
@@ -927,7 +928,8 @@ class StrategyLogic:
 
         if self._reference is None:
             self._reference = self.lab.train(
-                Setting("fixed", lambdas={t: 1.0 for t in self.task_names}), diagnostics=True)
+                Setting("fixed", lambdas={t: 1.0 for t in self.task_names}), diagnostics=True,
+                validate=True)
         return self._reference
 
     @property

@@ -919,6 +919,7 @@ class StrategyExplorer:
         self.table: pd.DataFrame | None = None
         self.last_run: Any = None
         self.figure: Any = None
+        self._picture: Any = None
         self.timings: dict[str, float] = {}
         from mtl_kit.balancing import NAMES
 
@@ -1020,7 +1021,7 @@ class StrategyExplorer:
             self.train_button.description = "Train"
 
     def _train(self, setting: Any, start: float) -> pd.DataFrame | None:
-        from mtl_kit.balancing_plots import plot_strategy_run
+        from mtl_kit.balancing_plots import StrategyRunFigure
         from mtl_kit.plots import figure_to_png
 
         logic = self.logic
@@ -1038,10 +1039,12 @@ class StrategyExplorer:
         train_start = time.perf_counter()
         run = logic.train(setting)
         trained = time.perf_counter()
-        self.figure = plot_strategy_run(
+        if self._picture is None:  # one figure, redrawn run after run
+            self._picture = StrategyRunFigure(logic.task_names)
+        self.figure = self._picture.draw(
             run, title=f"{label}: mean over {k} seed{'s' if k > 1 else ''}"
                        f"{', bands: lowest to highest seed' if k > 1 else ''}")
-        self.image.value = figure_to_png(self.figure, dpi=80)
+        self.image.value = figure_to_png(self.figure, dpi=72)
         drawn = time.perf_counter()
         self.last_run = run
         self.timings = {"train": trained - train_start, "figure": drawn - start}

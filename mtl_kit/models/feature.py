@@ -10,6 +10,9 @@ MMoE (Ma et al., 2018): E experts f_e shared by all tasks, one softmax gate per 
 
     g_t(x) = softmax(W_t h(x)) ∈ R^E,   z_t = Σ_e g_t,e(x) f_e(h(x)),   ŷ_t = tower_t(z_t)
 
+With ``one_gate=True`` every task reads the same gate g(x) = softmax(W h(x)): the paper's
+one-gate mixture of experts (OMoE), its baseline between shared bottom and MMoE.
+
 PLE (Tang et al., 2020): at every level l, shared experts S and task-specific experts E_t;
 task t's gate mixes its own and the shared experts, and at intermediate levels a shared gate
 mixes all experts to feed the next level's shared experts:
@@ -32,7 +35,7 @@ from mtl_kit.inputs import prepare_inputs
 from mtl_kit.models.base import MultiTaskNet, trainable_of
 from mtl_kit.models.hard import BOTTOM_SEED, head_seed
 from mtl_kit.models.layers import apply_stack, dense_stack, output_layer
-from mtl_kit.validation import check_int, check_units
+from mtl_kit.validation import check_flag, check_int, check_units
 
 EXPERT_SEED = 300
 GATE_SEED = 600
@@ -180,44 +183,64 @@ class MMoENet(_GatedExperts, MultiTaskNet):
         n_experts: number of shared experts E (>= 1).
         expert_units: widths of each expert's Dense+ReLU layers.
         tower: widths of each task's tower layers before its output.
+        one_gate: False (MMoE: one gate per task) or True (OMoE: one gate g(x) that every
+            task reads, so all tasks get the same mixture z = Σ_e g_e(x) f_e(h(x))).
     """
 
     def __init__(self, tasks, features, n_experts: int = 4, expert_units=(16,), tower=(16,),
-                 **kwargs):
+                 one_gate: bool = False, **kwargs):
         check_int("n_experts", n_experts, minimum=1)
         expert_units = check_units("expert_units", expert_units, allow_empty=False)
         tower = check_units("tower", tower)
+        one_gate = check_flag("one_gate", one_gate)
         super().__init__(tasks, features, **kwargs)
         self.n_experts, self.expert_units, self.tower_units = int(n_experts), expert_units, tower
+        self.one_gate = one_gate
         self.encoder = self.make_encoder()
         self.experts = self._experts(expert_units, self.seed + EXPERT_SEED, "expert", n_experts)
-        self.gates = [self._gate(n_experts, self.seed + GATE_SEED + i, f"{t.name}_gate")
-                      for i, t in enumerate(self.tasks)]
+        if one_gate:
+            self.gates = [self._gate(n_experts, self.seed + GATE_SEED, "gate")]
+        else:
+            self.gates = [self._gate(n_experts, self.seed + GATE_SEED + i, f"{t.name}_gate")
+                          for i, t in enumerate(self.tasks)]
         self._build_towers(tower)
         self._finish_init()
 
+    def _task_gates(self) -> list:
+        """The gate each task reads, in task order (the same one for every task in OMoE)."""
+        return self.gates * len(self.tasks) if self.one_gate else list(self.gates)
+
     def _gates(self, inputs):
         h = self.encoder(inputs)
-        return {t.name: gate(h) for t, gate in zip(self.tasks, self.gates, strict=True)}
+        values = [gate(h) for gate in self.gates]
+        if self.one_gate:
+            values = values * len(self.tasks)
+        return {t.name: value for t, value in zip(self.tasks, values, strict=True)}
 
     def call(self, inputs, training=False):
         h = self.encoder(inputs)
         expert_outputs = [apply_stack(expert, h) for expert in self.experts]
+        mixed = [self._mix(gate(h), expert_outputs) for gate in self.gates]
+        if self.one_gate:
+            mixed = mixed * len(self.tasks)
         outputs = {}
-        parts = zip(self.tasks, self.gates, self.towers, self.outputs_, strict=True)
-        for t, gate, tower, out in parts:
-            z = self._mix(gate(h), expert_outputs)
+        for t, z, tower, out in zip(self.tasks, mixed, self.towers, self.outputs_, strict=True):
             outputs[t.name] = out(apply_stack(tower, z))
         return outputs
 
     def parameter_readers(self) -> list:
         """Every task's gate mixes every expert (softmax weights > 0): the encoder and the
-        experts are shared; task t's gate, tower and output are its own."""
+        experts are shared; task t's gate, tower and output are its own. With one gate
+        (OMoE) the gate is shared too."""
         everyone = tuple(self.task_names)
-        return [(trainable_of(self.encoder, self.experts), everyone)] + [
-            (trainable_of(gate, tower, out), (t.name,))
-            for t, gate, tower, out in zip(self.tasks, self.gates, self.towers, self.outputs_,
-                                           strict=True)]
+        shared = trainable_of(self.encoder, self.experts)
+        if self.one_gate:
+            shared += trainable_of(self.gates)
+        own = [[] if self.one_gate else trainable_of(gate) for gate in self._task_gates()]
+        return [(shared, everyone)] + [
+            (own_gate + trainable_of(tower, out), (t.name,))
+            for t, own_gate, tower, out in zip(self.tasks, own, self.towers, self.outputs_,
+                                               strict=True)]
 
     @property
     def last_shared_variables(self) -> list:
@@ -227,7 +250,7 @@ class MMoENet(_GatedExperts, MultiTaskNet):
     def get_config(self):
         config = super().get_config()
         config.update(n_experts=self.n_experts, expert_units=list(self.expert_units),
-                      tower=list(self.tower_units))
+                      tower=list(self.tower_units), one_gate=self.one_gate)
         return config
 
 
@@ -363,13 +386,16 @@ def build_cross_stitch(tasks, features, tower=(64, 32), head=(16,), loss_weights
 
 def build_mmoe(tasks, features, n_experts: int = 4, expert_units=(16,), tower=(16,),
                loss_weights=None, seed: int = 0, learning_rate: float = 1e-3,
-               embedding_dim: int = 8, weighting=None, **compile_kwargs) -> MMoENet:
-    """A compiled MMoE (Adam)."""
+               embedding_dim: int = 8, weighting=None, one_gate: bool = False,
+               **compile_kwargs) -> MMoENet:
+    """A compiled MMoE (Adam); ``one_gate=True``: the one-gate OMoE (every task reads the
+    same gate)."""
     check_int("n_experts", n_experts, minimum=1)
+    check_flag("one_gate", one_gate)
     keras.utils.set_random_seed(seed)
     return _compile(MMoENet(tasks, features, n_experts=n_experts, expert_units=expert_units,
                             tower=tower, loss_weights=loss_weights, weighting=weighting,
-                            embedding_dim=embedding_dim, seed=seed),
+                            embedding_dim=embedding_dim, seed=seed, one_gate=one_gate),
                     learning_rate, compile_kwargs)
 
 
