@@ -457,6 +457,28 @@ def verdict(estimate: Estimate, higher_is_better: bool = True) -> str:
     return "better" if (estimate.mean > 0) == higher_is_better else "worse"
 
 
+def check_both_classes(data, tasks: Sequence[TaskSpec], splits: Sequence[str]) -> None:
+    """Every binary task has both a positive and a negative label on each of ``splits``
+    (else its AUC is undefined): a ValueError naming the split and the task."""
+    for split in splits:
+        labels = data.split_arrays(split)[1]
+        for spec in tasks:
+            observed = labels[spec.name][~np.isnan(labels[spec.name])]
+            if spec.kind == "binary" and len(np.unique(observed)) < 2:
+                raise ValueError(f"the {split} split has no positive (or no negative) label for "
+                                 f"task {spec.name!r}: its AUC is undefined")
+
+
+def single_task_reference(tasks: Sequence[TaskSpec], data, seeds: Sequence[int],
+                          plan: TrainingPlan, hidden: Sequence[int]) -> list[SeedRun]:
+    """The "single-task" model per seed: each task's prediction from its own single-task run
+    (cached), on every split."""
+    per_task = {t.name: single_task_runs(t, data, seeds, plan, hidden) for t in tasks}
+    return [SeedRun({}, 0, {s: {t: per_task[t][k].predictions[s][t] for t in per_task}
+                            for s in SPLITS})
+            for k in range(len(seeds))]
+
+
 def compare(models: Mapping[str, Builder], data, *, seeds=5, split: str = "val",
             reference: str | None = SINGLE_TASK, plan: TrainingPlan | None = None,
             confidence: float = 0.95, single_task_hidden: Sequence[int] = (64, 32)) -> Comparison:
@@ -492,26 +514,14 @@ def compare(models: Mapping[str, Builder], data, *, seeds=5, split: str = "val",
     if not isinstance(plan, TrainingPlan):
         raise TypeError(f"plan must be a TrainingPlan, got {type(plan).__name__}")
     tasks = as_tasks(data.tasks)
-    y_true = data.split_arrays(split)[1]
-    for spec in tasks:
-        labels = y_true[spec.name]
-        if spec.kind != "regression":
-            observed = labels[~np.isnan(labels)]
-            if spec.kind == "binary" and len(np.unique(observed)) < 2:
-                raise ValueError(f"the {split} split has no positive (or no negative) label for "
-                                 f"task {spec.name!r}: its AUC is undefined")
+    check_both_classes(data, tasks, (split,))
     runs: dict[str, list[SeedRun]] = {}
     if reference == SINGLE_TASK:
-        per_task = {t.name: single_task_runs(t, data, seeds, plan, single_task_hidden)
-                    for t in tasks}
-        runs[SINGLE_TASK] = [
-            SeedRun({}, 0, {s: {t: per_task[t][k].predictions[s][t] for t in per_task}
-                            for s in SPLITS})
-            for k in range(len(seeds))]
+        runs[SINGLE_TASK] = single_task_reference(tasks, data, seeds, plan, single_task_hidden)
     for name, builder in models.items():
         runs[name] = train_seeds(builder, data, seeds, plan, splits=(split,))
-    return Comparison(split, seeds, list(tasks), y_true, data.users(split), runs,
-                      reference or next(iter(models)), confidence)
+    return Comparison(split, seeds, list(tasks), data.split_arrays(split)[1], data.users(split),
+                      runs, reference or next(iter(models)), confidence)
 
 
 __all__ = [

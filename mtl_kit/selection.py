@@ -31,8 +31,9 @@ from mtl_kit.experiments import (
     Comparison,
     SeedRun,
     TrainingPlan,
+    check_both_classes,
     check_seeds,
-    single_task_runs,
+    single_task_reference,
     train_seeds,
 )
 from mtl_kit.intervals import Estimate, check_confidence, metric_interval
@@ -102,21 +103,10 @@ def sweep(models: Mapping[str, Builder], data, *, seeds=5, plan: TrainingPlan | 
     if not isinstance(plan, TrainingPlan):
         raise TypeError(f"plan must be a TrainingPlan, got {type(plan).__name__}")
     tasks = as_tasks(data.tasks)
-    for split in SPLITS:
-        labels = data.split_arrays(split)[1]
-        for spec in tasks:
-            observed = labels[spec.name][~np.isnan(labels[spec.name])]
-            if spec.kind == "binary" and len(np.unique(observed)) < 2:
-                raise ValueError(f"the {split} split has no positive (or no negative) label "
-                                 f"for task {spec.name!r}: its AUC is undefined")
+    check_both_classes(data, tasks, SPLITS)
     runs: dict[str, list[SeedRun]] = {}
     if reference == SINGLE_TASK:
-        per_task = {t.name: single_task_runs(t, data, seeds, plan, single_task_hidden)
-                    for t in tasks}
-        runs[SINGLE_TASK] = [
-            SeedRun({}, 0, {s: {t: per_task[t][k].predictions[s][t] for t in per_task}
-                            for s in SPLITS})
-            for k in range(len(seeds))]
+        runs[SINGLE_TASK] = single_task_reference(tasks, data, seeds, plan, single_task_hidden)
     for name, builder in models.items():
         runs[name] = train_seeds(builder, data, seeds, plan, splits=SPLITS)
     val = Comparison("val", seeds, list(tasks), data.y_val, data.users("val"), runs, reference,
