@@ -267,14 +267,12 @@ class MultiTaskNet(keras.Model):
         return found + [m for m in extra if id(m) not in known]
 
     def get_metrics_result(self) -> dict:
-        """The logged values, without the gradient diagnostics (they exist in training only,
-        so ``evaluate`` and the ``val_`` logs leave them out)."""
-        diagnostics = {id(m) for m in self.gradient_trackers.values()}
-        logs = {}
-        for metric in self.metrics:
-            if id(metric) not in diagnostics:
-                result = metric.result()
-                logs.update(result if isinstance(result, dict) else {metric.name: result})
+        """Keras' logged values, without the gradient diagnostics (they exist in training only,
+        so ``evaluate`` and the ``val_`` logs leave them out). Built on Keras' own method, so the
+        values are Python floats wherever the installed Keras makes them so."""
+        logs = super().get_metrics_result()
+        for tracker in self.gradient_trackers.values():
+            logs.pop(tracker.name, None)
         return logs
 
     def training_logs(self) -> dict:
