@@ -842,8 +842,9 @@ class StrategyLogic:
     λ of the last task for fixed λ, T for DWA, α for GradNorm, c for CAGrad) over the K seeds
     of a :class:`mtl_kit.balancing.StrategyLab` (one compiled model per strategy, built on
     first use: switching strategy switches model; moving the knob does not recompile). Every
-    model logs its task gradients, so each run has per epoch its losses, each task's weight
-    in the update and the cosine of the task gradients on the shared parameters. The table
+    model logs its task gradients, so each run has per epoch its losses (the validation loss on
+    the lab's fixed sample of validation rows, ``StrategyLab.validation_sample``), each task's
+    weight in the update and the cosine of the task gradients on the shared parameters. The table
     scores the run on the **validation** split against two references, paired on the same
     rows and seeds: fixed λ = 1 (trained once, with the same budget) and the course's
     single-task baselines (one early-stopped model per task and seed, cached on disk).

@@ -1112,7 +1112,9 @@ def _strategy_table_html(table: pd.DataFrame, label: str, k: int, logic: Any) ->
     n_rows = len(next(iter(logic.data.y_val.values())))
     caption = (
         f"<div style='font-size:12px;color:#555;max-width:900px'>Validation split "
-        f"({n_rows:,} impressions), {k} seeds. This run: {_escape(label)}. Fixed λ = 1: every "
+        f"({n_rows:,} impressions; the curves' validation loss uses a fixed sample of "
+        f"{len(next(iter(logic.lab.validation_sample()[1].values()))):,} of them), {k} seeds. "
+        f"This run: {_escape(label)}. Fixed λ = 1: every "
         f"task's λ = 1, trained with the same budget ({logic.epochs} epochs). Means over the "
         "seeds; 95 % intervals cover both the validation users and the seeds; differences are "
         "paired (same rows, same seeds); “no difference we can detect” means the interval "

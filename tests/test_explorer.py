@@ -243,3 +243,76 @@ def test_at_the_defaults_hard_sharing_helps_purchase_on_validation() -> None:
     table = logic.table(run)
     assert table.loc["purchase", "vs single-task low"] > 0, table
     assert table.loc["purchase", "verdict"] == "better"
+
+
+# --------------------------------------------------------------------------------------------
+# The strategy explorer's logic (lesson 8)
+# --------------------------------------------------------------------------------------------
+STRATEGY_TASKS = ("click", "dwell")
+
+
+@pytest.fixture(scope="module")
+def strategy_data():
+    return course_data(STRATEGY_TASKS, n_impressions=8000, n_users=1500)
+
+
+@pytest.fixture(scope="module")
+def strategy(strategy_data):
+    from mtl_kit.explorer import strategy_logic
+
+    return strategy_logic(strategy_data, seeds=2, epochs=2, batch_size=256)
+
+
+def test_strategy_logic_checks_its_settings_before_training(strategy, strategy_data):
+    from mtl_kit.balancing import StrategyLab
+    from mtl_kit.explorer import StrategyLogic, strategy_logic
+
+    assert strategy.knob("cagrad").symbol == "c" and strategy.knob("pcgrad") is None
+    assert strategy.settings("cagrad", 0.8).knob_value == 0.8
+    assert strategy.settings("fixed").knob_value == 1.0
+    with pytest.raises(ValueError, match="strategy must be one of"):
+        strategy.settings("pcgrd")
+    with pytest.raises(ValueError, match="mgda has no hyperparameter"):
+        strategy.settings("mgda", 0.5)
+    with pytest.raises(ValueError, match="cagrad c must be a finite number >= 0"):
+        strategy.settings("cagrad", -1)
+    with pytest.raises(ValueError, match="distinct names out of"):
+        strategy_logic(strategy_data, strategies=["fixed", "nope"])
+    with pytest.raises(TypeError, match="non-empty list"):
+        strategy_logic(strategy_data, strategies="fixed")
+    with pytest.raises(TypeError, match=r"lab must be a mtl_kit\.balancing\.StrategyLab"):
+        StrategyLogic(strategy_data, lab=object())
+    lab = StrategyLab(strategy_data, seeds=2, epochs=2)
+    with pytest.raises(ValueError, match="data must be the lab's data"):
+        StrategyLogic(course_data(STRATEGY_TASKS, n_impressions=4000, n_users=800), lab=lab)
+    with pytest.raises(ValueError, match="are the lab's"):
+        StrategyLogic(strategy_data, lab=lab, epochs=3)
+    with pytest.raises(TypeError, match="data must be a CourseData"):
+        strategy_logic({"x": 1})
+
+
+def test_strategy_logic_trains_with_diagnostics_and_scores_against_two_references(strategy):
+    from mtl_kit.explorer import FIXED_REFERENCE
+
+    assert not strategy.has_reference
+    run = strategy.train(strategy.settings("uncertainty"))  # loss-level, yet gradients logged
+    history = run.histories[0]
+    assert {"grad_cosine_click_dwell", "click_weight", "val_click_loss"} <= set(history)
+    table = strategy.table(run)
+    assert strategy.has_reference
+    reference = strategy.reference_run()
+    assert strategy.reference_run() is reference  # trained once
+    assert reference.setting.lambdas == (("click", 1.0), ("dwell", 1.0))
+    assert list(table.index) == ["click", "dwell", "Δm"]
+    assert table.loc["click", "metric"] == "auc" and table.loc["dwell", "metric"] == "rmse"
+    for key in ("single-task", "fixed λ"):
+        row = table.loc["click"]
+        assert row[f"vs {key} low"] <= row[f"vs {key}"] <= row[f"vs {key} high"]
+        assert row[f"vs {key} verdict"] in ("better", "worse", "no difference we can detect")
+    scored = strategy.comparison(run)
+    assert scored.difference(THIS_RUN, "dwell", reference=FIXED_REFERENCE).mean == \
+        pytest.approx(table.loc["dwell", "vs fixed λ"])
+    assert scored.delta_m(THIS_RUN).mean == pytest.approx(table.loc["Δm", "vs single-task"])
+    # the reference against itself: no difference at all
+    same = strategy.table(reference)
+    assert same.loc["click", "vs fixed λ"] == pytest.approx(0.0, abs=1e-12)

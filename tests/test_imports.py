@@ -38,8 +38,9 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
                  "mtl_kit.calibration")),
     ("experiments", ("mtl_kit.experiments", "mtl_kit.evaluation", "mtl_kit.fronts",
                      "mtl_kit.selection", "mtl_kit.affinity", "mtl_kit.relatedness",
-                     "mtl_kit.mmoe_experiment")),
-    ("plots and explorer", ("mtl_kit.plots", "mtl_kit.explorer", "mtl_kit.evaluation_plots")),
+                     "mtl_kit.mmoe_experiment", "mtl_kit.balancing", "mtl_kit.conflict")),
+    ("plots and explorer", ("mtl_kit.plots", "mtl_kit.explorer", "mtl_kit.evaluation_plots",
+                            "mtl_kit.balancing_plots")),
     ("widgets", ("mtl_kit.widgets",)),
     ("exercises", ("mtl_kit.exercises", "mtl_kit.grade")),
 ]

@@ -86,6 +86,12 @@ DEFINITIONS = {
     # the default threshold (0.5), a calibration example (0.03), the λ grid (0.1, 0.3) and the
     # tolerances of the claims (0.95 for predicted / observed, 0.01 and 0.02 for "hardly moves")
     "07_evaluating.ipynb": {"0.5", "0.03", "0.1", "0.3", "0.95", "0.01", "0.02"},
+    # the budget's learning rate (0.003), the λ_dwell grid (0.01, 0.0001), the unit
+    # change seconds → minutes (3,600 = 60²), the knobs' grids (T 0.5; α 1.5, 0.5; c 0.4, 0.8)
+    # the tolerances of "no difference" (0.01 AUC and 0.1 s for λ × 10; 0.005 and 0.05 for α)
+    # and the bounds on the conflict thresholds (0.02, 0.1, 0.5)
+    "08_task_conflicts.ipynb": {"0.003", "0.01", "0.0001", "3,600", "0.5", "1.5", "0.4", "0.8",
+                                "0.1", "0.005", "0.05", "0.02"},
 }
 NUMBER = re.compile(r"(?<![\w.])[+-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?|(?<![\w.])[+-]?\d+\.\d+")
 

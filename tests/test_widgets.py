@@ -236,3 +236,66 @@ def test_task_scores_use_the_metrics_module(hard_model, data) -> None:
     scores = task_scores(hard_model, data.x_val, data.y_val)
     assert set(scores) == set(TASKS)
     assert all(0.0 <= v <= 1.0 for v in scores.values())
+
+
+# --------------------------------------------------------------------------------------------
+# The strategy explorer (lesson 8)
+# --------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def dwell_data():
+    return course_data(("click", "dwell"), n_impressions=8000, n_users=1500)
+
+
+def test_strategy_explorer_trains_only_when_asked_and_shows_curves_and_table(dwell_data,
+                                                                              monkeypatch):
+    from mtl_kit import balancing
+    from mtl_kit.widgets import StrategyExplorer, strategy_explorer
+
+    calls = []
+    monkeypatch.setattr(balancing, "fit_seeds", lambda *a, **k: calls.append(a))
+    explorer = strategy_explorer(dwell_data, seeds=2, epochs=2, batch_size=256)
+    assert isinstance(explorer, StrategyExplorer) and isinstance(explorer.widget, widgets.VBox)
+    assert calls == [] and explorer.table is None  # displaying it trains nothing
+    monkeypatch.undo()
+
+    # the knob follows the strategy
+    assert explorer.knob.description == "λ_dwell" and explorer.knob.value == 1.0
+    explorer.strategy.value = "cagrad"
+    assert explorer.knob.description == "c" and explorer.knob.value == 0.4
+    explorer.strategy.value = "pcgrad"
+    assert explorer.knob.disabled and explorer.knob.description == "no knob"
+
+    table = explorer.run("cagrad", 0.8)
+    assert table is not None and list(table.index) == ["click", "dwell", "Δm"]
+    assert explorer.knob.value == 0.8 and explorer.last_run.setting.knob_value == 0.8
+    assert "Trained CAGrad (c = 0.8)" in explorer.status.value
+    assert "fixed λ = 1" in explorer.table_html.value and "Δm" in explorer.table_html.value
+    assert explorer.image.value[:4] == b"\x89PNG"
+    titles = [ax.get_title() for ax in explorer.figure.axes]
+    assert "click loss" in titles and "dwell loss" in titles
+    assert explorer.timings["train"] > 0 and explorer.timings["total"] >= explorer.timings["train"]
+
+
+def test_strategy_explorer_errors_end_in_a_message(dwell_data, monkeypatch):
+    from mtl_kit.widgets import strategy_explorer
+
+    explorer = strategy_explorer(dwell_data, seeds=2, epochs=2, batch_size=256,
+                                 strategies=["fixed", "pcgrad"])
+    assert explorer.run("cagrad") is None and "strategy must be one of" in explorer.status.value
+    assert explorer.run("fixed", 0.3) is None
+    assert "value must be one of the slider's values" in explorer.status.value
+    assert explorer.run("pcgrad", 0.5) is None and "none" in explorer.status.value
+
+    def broken(_setting):
+        raise RuntimeError("out of memory")
+
+    explorer.logic.reference_run = lambda: None
+    monkeypatch.setattr(explorer.logic, "train", broken)
+    assert explorer.run("fixed") is None
+    assert "Training failed" in explorer.status.value and "out of memory" in explorer.status.value
+    assert not explorer.train_button.disabled and explorer.train_button.description == "Train"
+    with pytest.raises(TypeError, match="logic must be a StrategyLogic"):
+        from mtl_kit.widgets import StrategyExplorer
+
+        StrategyExplorer(object())
+
