@@ -55,6 +55,7 @@ from mtl_kit.intervals import (
 )
 from mtl_kit.metrics import evaluate_tasks
 from mtl_kit.tasks import HIGHER_IS_BETTER, TaskSpec, as_tasks
+from mtl_kit.weighting.fixed import FixedWeights
 
 #: The name of the reference made of one single-task model per task.
 SINGLE_TASK = "single-task"
@@ -65,7 +66,8 @@ Builder = Callable[[int], object]
 @dataclass(frozen=True)
 class TrainingPlan:
     """How every run is trained: up to ``max_epochs`` epochs, stopped when the validation loss
-    has not improved for ``patience`` epochs, then back to the best epoch's weights."""
+    has not improved for ``patience`` epochs, then back to the best epoch's weights (for a
+    strategy that learns its weights, the unweighted Σ_t L_t(val): :class:`ValidationStopping`)."""
 
     max_epochs: int = 20
     patience: int = 2
@@ -109,9 +111,41 @@ class SeedRun:
     predictions: dict[str, dict[str, np.ndarray]]  # split -> task -> prediction
 
 
-def early_stopping(plan: TrainingPlan) -> keras.callbacks.EarlyStopping:
-    return keras.callbacks.EarlyStopping(monitor="val_loss", patience=plan.patience,
-                                         restore_best_weights=True)
+class ValidationStopping(keras.callbacks.EarlyStopping):
+    """Early stopping on the validation objective *at fixed weights*.
+
+    With fixed λ it watches ``val_loss`` = Σ_t λ_t L_t(val), the objective being trained. A
+    strategy that moves its own weights (uncertainty weighting, DWA, GradNorm, …) would move that
+    number by moving the weights: uncertainty's R = ½ Σ_t log σ_t² keeps falling, DWA's weights
+    jump every epoch. For those it watches the unweighted sum Σ_t L_t(val) of the
+    ``val_<task>_loss`` logs, so the epoch kept is the one whose task losses were best,
+    whatever the weights did.
+    """
+
+    def __init__(self, tasks: Sequence[str] | None, patience: int):
+        self.tasks = None if tasks is None else list(tasks)
+        super().__init__(monitor="val_loss" if tasks is None else "val_task_loss_sum",
+                         mode="min", patience=patience, restore_best_weights=True)
+
+    def get_monitor_value(self, logs):
+        if self.tasks is None:
+            return super().get_monitor_value(logs)
+        logs = logs or {}
+        missing = [f"val_{t}_loss" for t in self.tasks if f"val_{t}_loss" not in logs]
+        if missing:
+            raise KeyError(f"early stopping needs {missing} in the epoch's logs; found "
+                           f"{sorted(logs)}")
+        return float(sum(logs[f"val_{t}_loss"] for t in self.tasks))
+
+
+def early_stopping(plan: TrainingPlan, model=None) -> ValidationStopping:
+    """The plan's early stopping for ``model``: on ``val_loss`` for fixed weights, on the
+    unweighted Σ_t L_t(val) for a strategy that changes its weights
+    (:class:`ValidationStopping`)."""
+    weighting = getattr(model, "weighting", None)
+    fixed = weighting is None or isinstance(weighting, FixedWeights)
+    tasks = None if fixed else list(model.task_names)
+    return ValidationStopping(tasks, plan.patience)
 
 
 def train_seeds(builder: Builder, data, seeds: Sequence[int], plan: TrainingPlan,
@@ -126,7 +160,7 @@ def train_seeds(builder: Builder, data, seeds: Sequence[int], plan: TrainingPlan
     runs = []
     for seed in seeds:
         model.reseed(seed)
-        stopper = early_stopping(plan)
+        stopper = early_stopping(plan, model)
         history = model.fit(data.x_train, y_train, validation_data=(data.x_val, data.y_val),
                             epochs=plan.max_epochs, batch_size=plan.batch_size,
                             callbacks=[stopper])

@@ -171,3 +171,22 @@ def test_unknown_metric_and_model_names_are_refused(comparison):
 def test_training_plan_refuses_bad_values(field):
     with pytest.raises((ValueError, TypeError), match=field):
         TrainingPlan(**{field: -1})
+
+
+def test_learned_weights_are_early_stopped_on_the_unweighted_task_losses(data):
+    """Uncertainty weighting's val_loss holds ½Σ log σ², which falls while σ is learned: the
+    stopper must watch Σ_t val_<task>_loss instead, and keep the epoch where that sum was least."""
+    fixed = build_hard_sharing(data.tasks, data.features, seed=0)
+    learned = build_hard_sharing(data.tasks, data.features, seed=0, weighting="uncertainty")
+    assert experiments.early_stopping(PLAN, fixed).monitor == "val_loss"
+    stopper = experiments.early_stopping(PLAN, learned)
+    assert stopper.monitor == "val_task_loss_sum"
+    logs = {"val_loss": -3.0, "val_click_loss": 0.5, "val_purchase_loss": 0.125}
+    assert stopper.get_monitor_value(logs) == pytest.approx(0.625)
+    with pytest.raises(KeyError, match="val_purchase_loss"):
+        stopper.get_monitor_value({"val_loss": 1.0, "val_click_loss": 0.5})
+
+    history = learned.fit(data.x_train, data.y_train, validation_data=(data.x_val, data.y_val),
+                          epochs=4, batch_size=512, callbacks=[stopper]).history
+    sums = np.add(history["val_click_loss"], history["val_purchase_loss"])
+    assert stopper.best_epoch == int(np.argmin(sums))
