@@ -245,7 +245,7 @@ def _save_run(path: Path, run: SeedRun) -> None:
         arrays = {f"{split}/{task}": value for split, tasks in run.predictions.items()
                   for task, value in tasks.items()}
         meta = json.dumps({"history": run.history, "best_epoch": run.best_epoch})
-        tmp = path.with_suffix(".tmp.npz")
+        tmp = path.with_name(f"{path.stem}.{os.getpid()}.tmp.npz")  # one per writing process
         np.savez(tmp, meta=np.array(meta), **arrays)
         tmp.replace(path)
     except OSError:

@@ -68,6 +68,11 @@ def test_package_dependencies_are_ranges_that_admit_colab_and_today():
     extras = PYPROJECT["project"]["optional-dependencies"]
     deps += [Requirement(text) for group in extras.values() for text in group]
     for dep in deps:
+        if dep.name == "torch":
+            # The one exception: the CPU build on the machine's disk is torch 2.13.0 exactly; a
+            # range lets pip take a newer CUDA build of several GB from the registry.
+            assert str(dep.specifier) == "==2.13.0", dep
+            continue
         assert "==" not in str(dep.specifier), f"{dep}: no exact pins in the package"
     by_name = {dep.name.lower(): dep for dep in deps}
     assert not by_name["ipywidgets"].specifier.contains("7.7.0")
@@ -104,7 +109,9 @@ def test_colab_constraints_fit_the_package_ranges():
 def test_tox_runs_both_backends_and_the_colab_pins():
     tox = (ROOT / "tox.ini").read_text()
     env_list = re.search(r"env_list = (.*)", tox).group(1)
-    assert [env.strip() for env in env_list.split(",")] == ["lint", "jax", "tensorflow", "colab"]
+    envs = [env.strip() for env in env_list.split(",")]
+    assert {"lint", "jax", "tensorflow", "colab"} <= set(envs)
+    assert envs.index("tensorflow") < envs.index("jax")  # the longest env starts first
     assert "KERAS_BACKEND = tensorflow" in tox
     assert "PIP_CONSTRAINT = {tox_root}/.ci/colab-constraints.txt" in tox
 
