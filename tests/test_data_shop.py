@@ -160,6 +160,13 @@ def test_label_fraction_masks_exactly_and_keeps_truth():
     labelled = frame["purchase"].notna()
     assert full["purchase"].notna().all()
     pd.testing.assert_series_equal(full["purchase"][labelled], frame["purchase"][labelled])
+    # several splits unmasked from one regenerated shop give the same rows and labels
+    first, second = shop.split((0.5, 0.25, 0.25))[:2]
+    whole = shop.unmasked()
+    assert_same_frame(second.unmasked(whole).impressions, second.unmasked().impressions)
+    other = make_shop(**SMALL, label_fraction=fractions, seed=6).unmasked()
+    with pytest.raises(ValueError, match="full must be the unmasked shop"):
+        first.unmasked(other)
 
 
 def test_to_arrays_follows_the_contract():

@@ -147,15 +147,21 @@ class ShopData:
             for name, rows in zip(names, parts, strict=True)
         )
 
-    def unmasked(self) -> ShopData:
+    def unmasked(self, full: ShopData | None = None) -> ShopData:
         """The same rows with every label present (for evaluating on a fully labelled test set).
 
         The masks have their own random stream, so ``make_shop`` with the same knobs and
         ``label_fraction=None`` draws exactly the same labels; this regenerates it and picks this
-        shop's rows by their index.
+        shop's rows by their index. ``full``: that fully labelled shop, when you already have it
+        (e.g. ``shop.unmasked()`` of the whole shop, to unmask several splits of it at once).
         """
         knobs = {key: self.params[key] for key in MAKE_SHOP_KNOBS}
-        full = make_shop(**{**knobs, "label_fraction": None})
+        if full is None:
+            full = make_shop(**{**knobs, "label_fraction": None})
+        elif {key: full.params[key] for key in MAKE_SHOP_KNOBS if key != "label_fraction"} != {
+                key: value for key, value in knobs.items() if key != "label_fraction"}:
+            raise ValueError("full must be the unmasked shop made with this shop's knobs "
+                             "(e.g. whole_shop.unmasked())")
         return replace(
             self,
             impressions=full.impressions.loc[self.impressions.index],
