@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.transforms import Bbox
 
 from mtl_kit.palette import task_color, task_style
 from mtl_kit.tasks import HIGHER_IS_BETTER
@@ -285,20 +286,27 @@ def plot_tradeoff(comparison: Any, models: Sequence[str], tasks: Sequence[str], 
 
 
 def _place_labels(figure: Figure, ax: Any, labels: Sequence[tuple[str, float, float]]) -> None:
-    """Write each point's name next to it, trying four sides until it overlaps no name
-    written before (the last side is kept when all overlap)."""
+    """Write each point's name next to it, trying four sides until it overlaps neither a name
+    written before nor another point's marker (the last side is kept when all overlap)."""
     renderer = figure.canvas.get_renderer()
     sides = (((7, 5), "left", "bottom"), ((7, -5), "left", "top"),
              ((-7, 5), "right", "bottom"), ((-7, -5), "right", "top"))
+    half = 6.0  # half a marker's size, in display pixels
+    markers = []
+    for _, x, y in [*labels, ("", 0.0, 0.0)]:  # every point, and the reference at (0, 0)
+        px, py = ax.transData.transform((x, y))
+        markers.append(Bbox.from_extents(px - half, py - half, px + half, py + half))
     taken: list[Any] = []
-    for name, x, y in labels:
+    for index, (name, x, y) in enumerate(labels):
+        others = markers[:index] + markers[index + 1:]
         for offset, ha, va in sides:
             text = ax.annotate(name, (x, y), xytext=offset, textcoords="offset points", ha=ha,
                                va=va, fontsize=9, zorder=5,
                                bbox={"facecolor": "white", "alpha": 0.8, "edgecolor": "none",
                                      "pad": 1})
             box = text.get_window_extent(renderer).expanded(1.05, 1.1)
-            if not any(box.overlaps(other) for other in taken) or offset == sides[-1][0]:
+            clear = not any(box.overlaps(other) for other in taken + others)
+            if clear or offset == sides[-1][0]:
                 taken.append(box)
                 break
             text.remove()
