@@ -1,20 +1,23 @@
-"""Grade a folder of exercise notebooks with nbval and print a score table.
+"""Grade exercise notebooks, one lesson or a whole workshop, into a score table.
 
 Usage::
 
-    python -m mtl_kit.grade PATH... [--timeout-cell S] [--timeout-notebook S]
-                                    [--csv grades.csv] [--jobs N]
+    python -m mtl_kit.grade PATH... [--timeout-cell S] [--timeout-notebook S] [--jobs N]
+                                    [--csv grades.csv] [--memory GB] [--max-processes N]
+                                    [--handouts FOLDER]
 
 Every ``PATH`` is a notebook or a folder (searched recursively for ``*.ipynb``, skipping
-``.ipynb_checkpoints``). Each submission is copied into a fresh temporary folder and run
-in its own process, ``python -m pytest --nbval-lax --nbval-current-env`` with a per-cell
-timeout, under an overall wall-clock timeout after which the whole process tree is killed.
+``.ipynb_checkpoints``). Each submission runs alone (:mod:`mtl_kit.grading.runner`) in a
+fresh temporary home and working folder, in its own process and kernel, under a memory cap,
+a process cap and without network where the system allows it
+(:mod:`mtl_kit.grading.sandbox`), with a per-cell timeout and an overall wall-clock timeout
+after which everything it started is killed.
 
-A question scores 1 when its *check cell* (a code cell with a ``# CHECK: <id>`` marker
-line, see :mod:`mtl_kit.exercises.cells`) ran without error, else 0. One row per
-submission, one column per question, a total and a note: ``error in cell 4
-(ZeroDivisionError)``, ``timeout in cell 6 (ran over 120 s)``, ``corrupt: not valid
-JSON``, ``not a notebook``. Cell numbers count every cell from 1, markdown included.
+A question scores 1 only when its check cell (``# CHECK: <id>``) is the handed-out cell and
+``check()`` itself recorded a correct verdict, signed with a key fresh for the run
+(:mod:`mtl_kit.grading.scoring`); hints and solutions seen are counted per question. Each
+notebook is scored against its own lesson's questions; a folder of several lessons gives one
+row per learner with a column per lesson (:mod:`mtl_kit.grading.report`).
 
 Grading runs the submitted code: it is untrusted. Run the grader in a container, a
 virtual machine or a throwaway account.
@@ -24,67 +27,42 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import csv
-import io
 import json
 import os
-import re
+import secrets
 import signal
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
-import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from mtl_kit.exercises.cells import check_cells
+from mtl_kit.grading import sandbox
+from mtl_kit.grading.report import Result, csv_text, format_table, question_ids, write_csv
+from mtl_kit.grading.scoring import (
+    Handouts,
+    load_handout_files,
+    score_executed,
+    suspicious_cells,
+)
 
-__all__ = ["Result", "find_submissions", "format_table", "grade", "main", "write_csv"]
+__all__ = ["Result", "csv_text", "find_submissions", "format_table", "grade", "grade_one",
+           "main", "question_ids", "write_csv"]
 
 DEFAULT_TIMEOUT_CELL = 120.0
 DEFAULT_TIMEOUT_NOTEBOOK = 600.0
+DEFAULT_MEMORY_GB = 4.0
+DEFAULT_MAX_PROCESSES = 256
+#: The handed-out exercise notebooks shipped with the course.
+DEFAULT_HANDOUTS = Path(__file__).resolve().parent.parent / "notebooks" / "exercises"
 NBVAL_OUTPUT_MARKERS = ("NBVAL_RAISES_EXCEPTION", "NBVAL_CHECK_OUTPUT")
 NBVAL_OUTPUT_TAGS = ("raises-exception", "nbval-raises-exception", "nbval-check-output")
-PASS, FAIL, NOT_RUN = "✓", "✗", "-"
 _TOKEN_VARIABLE = "MTL_KIT_GRADE_TOKEN"
-# colour codes, raw or as pytest's JUnit writer escapes them ("#x1B[...m")
-_ANSI = re.compile(r"(?:\x1b|#x1B)\[[0-9;]*[A-Za-z]")
-_EXCEPTION_LINE = re.compile(r"^([A-Za-z_][\w.]*)(?::|$)")
-_VERBOSE_ITEM = re.compile(r"::Cell (\d+) (PASSED|FAILED|ERROR|SKIPPED|XFAIL|XPASS)\b")
-
-# pytest started through this one-liner instead of ``python -m pytest``: identical, except
-# that ``rfc3987_syntax`` is kept out. jsonschema (imported by nbformat, imported by nbval)
-# treats it as optional and it costs seconds to import on every run; no notebook needs it.
-_PYTEST_RUNNER = (
-    "import sys; sys.modules['rfc3987_syntax'] = None; import pytest; "
-    "sys.exit(pytest.main(sys.argv[1:]))"
-)
-
-
-@dataclass
-class Result:
-    """The grade of one submission.
-
-    ``status`` is ``"ok"``, ``"error"`` (a non-check cell failed), ``"timeout"``,
-    ``"corrupt"``, ``"not a notebook"`` or ``"failed to run"``; ``scores`` maps question
-    id to True/False and is empty when the notebook could not be run.
-    """
-
-    submission: str
-    status: str = "ok"
-    scores: dict[str, bool] = field(default_factory=dict)
-    note: str = ""
-    seconds: float = 0.0
-
-    @property
-    def graded(self) -> bool:
-        """True when the notebook ran (its question columns mean something)."""
-        return self.status in ("ok", "error", "timeout")
 
 
 class SubmissionError(Exception):
@@ -190,20 +168,13 @@ def _package_root() -> str:
     return str(Path(__file__).resolve().parent.parent)
 
 
-def _pytest_command(notebook: Path, junit: Path, timeout_cell: float) -> list[str]:
-    return [sys.executable, "-c", _PYTEST_RUNNER, "-p", "nbval.plugin", "-p",
-            "no:cacheprovider", "-c", "pytest.ini", "--nbval-lax", "--nbval-current-env",
-            f"--nbval-cell-timeout={timeout_cell:g}", f"--junitxml={junit}", "-v",
-            "--color=no", "-W", "ignore::DeprecationWarning", notebook.name]
-
-
-def _run_env(token: str) -> dict[str, str]:
-    env = dict(os.environ)
+def _run_env(token: str, root: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("JPY_", "JUPYTER_"))}
     env["PYTHONPATH"] = os.pathsep.join(
         p for p in (_package_root(), env.get("PYTHONPATH", "")) if p)
-    env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
-    env["PYTHONDONTWRITEBYTECODE"] = "1"
-    env["PYTHONUNBUFFERED"] = "1"  # progress lines reach the log even if pytest is killed
+    env.update(HOME=str(root / "home"), TMPDIR=str(root / "tmp"),
+               IPYTHONDIR=str(root / "home" / ".ipython"), PYTHONDONTWRITEBYTECODE="1",
+               PYTHONUNBUFFERED="1")
     env[_TOKEN_VARIABLE] = token
     return env
 
@@ -253,137 +224,140 @@ def _kill(pids: Iterable[int]) -> None:
             os.kill(pid, signal.SIGKILL)
 
 
-def _kill_tree(process: subprocess.Popen[bytes], token: str) -> None:
-    """Kill pytest, its kernel and anything they started."""
+def _kill_everything(process: subprocess.Popen[bytes], token: str,
+                     group: Path | None) -> None:
+    """Kill the runner, its kernel and anything they started."""
     if os.name == "nt":  # pragma: no cover - Windows
         subprocess.run(["taskkill", "/F", "/T", "/PID", str(process.pid)],
                        capture_output=True, check=False)
         return
     victims = set(_descendants(process.pid)) | set(_processes_with_token(token))
+    if group is not None:
+        victims |= set(sandbox.group_members(group))
     _kill([process.pid, *victims])
 
 
-def _cell_outcomes(junit: Path, log: str) -> dict[int, tuple[str, str]]:
-    """``code_index -> (outcome, message)``; outcome is passed, failed or skipped.
-
-    Read from the JUnit XML report; when pytest was killed before writing it, from the
-    ``-v`` progress lines of the log (outcomes only).
-    """
-    outcomes: dict[int, tuple[str, str]] = {}
-    if junit.is_file():
-        with contextlib.suppress(ET.ParseError):
-            for case in ET.parse(junit).iter("testcase"):
-                match = re.fullmatch(r"Cell (\d+)", case.get("name", ""))
-                if not match:
-                    continue
-                outcome, message = "passed", ""
-                for child in case:
-                    if child.tag in ("failure", "error"):
-                        outcome = "failed"
-                        message = child.get("message", "") + "\n" + (child.text or "")
-                    elif child.tag == "skipped":
-                        outcome, message = "skipped", child.get("message", "")
-                outcomes[int(match.group(1))] = (outcome, _ANSI.sub("", message))
-            return outcomes
-    for match in _VERBOSE_ITEM.finditer(log):
-        word = match.group(2)
-        outcome = {"PASSED": "passed", "XPASS": "passed", "FAILED": "failed",
-                   "ERROR": "failed"}.get(word, "skipped")
-        outcomes[int(match.group(1))] = (outcome, "")
-    return outcomes
+def _lesson(qids: Sequence[str]) -> str:
+    prefixes = {qid.split(".", 1)[0] for qid in qids}
+    return prefixes.pop() if len(prefixes) == 1 else ""
 
 
-def _exception_name(message: str) -> str:
-    """The exception class named at the end of an nbval failure report."""
-    _, _, traceback = message.partition("Traceback:")
-    for line in reversed((traceback or message).strip().splitlines()):
-        match = _EXCEPTION_LINE.match(line.strip())
-        if match and match.group(1)[:1].isupper() and match.group(1) != "Traceback":
-            return match.group(1).rsplit(".", 1)[-1]
-    if "Kernel dead" in message:
-        return "kernel died"
-    return "exception"
-
-
-def _score(nb: dict[str, Any], outcomes: dict[int, tuple[str, str]],
-           timeout_cell: float) -> tuple[dict[str, bool], list[str], list[str]]:
-    """Scores per question, plus notes about errors and about timeouts."""
-    checks = check_cells(nb["cells"])
-    check_codes = {code for _, code, _ in checks}
-    scores = {qid: outcomes.get(code, ("missing", ""))[0] == "passed"
-              for _, code, qid in checks}
-    cell_of_code = [i for i, cell in enumerate(nb["cells"]) if cell["cell_type"] == "code"]
-    errors: list[str] = []
-    timeouts: list[str] = []
-    for code in sorted(outcomes):
-        outcome, message = outcomes[code]
-        if outcome != "failed" or code >= len(cell_of_code):
-            continue
-        cell = cell_of_code[code] + 1
-        if "Timeout of" in message:
-            why = ("kernel did not respond and was stopped" if "Failed to interrupt" in message
+def _cell_notes(nb: dict[str, Any], state: dict[str, Any], timeout_cell: float,
+                memory_bytes: int | None) -> tuple[str, list[str]]:
+    """The status and the notes about errors, timeouts, memory and dead kernels."""
+    checks = {index for index, _, _ in check_cells(nb["cells"])}
+    cap = f"the {memory_bytes / 2**30:g} GB cap" if memory_bytes else "the machine's memory"
+    memory, died, timeouts, errors = [], [], [], []
+    for entry in state.get("cells", []):
+        cell = entry["cell"] + 1
+        if entry["outcome"] == "timeout":
+            why = ("kernel did not respond and was stopped" if entry["ename"] == "stuck"
                    else f"ran over {timeout_cell:g} s")
             timeouts.append(f"timeout in cell {cell} ({why})")
-        elif code not in check_codes:
-            errors.append(f"error in cell {cell} ({_exception_name(message)})")
+        elif entry["outcome"] == "dead":
+            died.append(f"kernel died in cell {cell} (over {cap}, or a crash)")
+        elif entry["outcome"] == "failed" and entry["ename"] == "MemoryError":
+            memory.append(f"memory limit: cell {cell} went over {cap}")
+        elif entry["outcome"] == "failed" and entry["cell"] not in checks:
+            errors.append(f"error in cell {cell} ({entry['ename']})")
     if len(errors) > 1:
         more = len(errors) - 1
         errors = [f"{errors[0]} and {more} more failing cell{'s' if more > 1 else ''}"]
-    return scores, errors, timeouts
+    status = ("memory limit" if memory else "kernel died" if died else "timeout" if timeouts
+              else "error" if errors else "ok")
+    return status, memory[:1] + died + timeouts + errors
 
 
 def grade_one(path: Path, name: str, *, timeout_cell: float = DEFAULT_TIMEOUT_CELL,
-              timeout_notebook: float = DEFAULT_TIMEOUT_NOTEBOOK) -> Result:
-    """Run one submission in its own process and score it (never raises for bad input)."""
+              timeout_notebook: float = DEFAULT_TIMEOUT_NOTEBOOK,
+              memory_gb: float | None = DEFAULT_MEMORY_GB,
+              max_processes: int | None = DEFAULT_MAX_PROCESSES,
+              handouts: Handouts | None = None) -> Result:
+    """Run one submission in its own bounded process and score it (never raises for bad
+    input). ``handouts`` defaults to the course's ``notebooks/exercises``."""
     start = time.monotonic()
+    if handouts is None:
+        handouts = load_handout_files([DEFAULT_HANDOUTS] if DEFAULT_HANDOUTS.is_dir() else [])
+    memory_bytes = None if memory_gb is None else int(memory_gb * 2**30)
     try:
         nb = load_notebook(path)
         try:
             checks = check_cells(nb["cells"])
         except ValueError as error:
             raise SubmissionError("not a notebook", f"not gradable: {error}") from None
+        qids = [qid for _, _, qid in checks]
+        lesson = _lesson(qids)
+        token, key = uuid.uuid4().hex, secrets.token_hex(32)
+        group = (sandbox.make_process_group(f"mtl-kit-grade-{token}", max_processes)
+                 if max_processes else None)
         with tempfile.TemporaryDirectory(prefix="mtl-kit-grade-") as tmp:
-            work = Path(tmp)
-            notebook = work / "submission.ipynb"
+            root = Path(tmp)
+            for folder in ("home", "work", "out", "tmp"):
+                (root / folder).mkdir()
+            notebook = root / "work" / "submission.ipynb"
             notebook.write_text(json.dumps(prepare_for_grading(nb)), encoding="utf-8")
-            (work / "pytest.ini").write_text("[pytest]\n", encoding="utf-8")
-            junit, log_path = work / "report.xml", work / "pytest.log"
-            token = uuid.uuid4().hex
+            config = {"notebook": str(notebook), "out": str(root / "out"), "key": key,
+                      "timeout_cell": timeout_cell, "memory_bytes": memory_bytes,
+                      "max_processes": max_processes,
+                      "process_group": str(group) if group else None,
+                      "isolate_network": True}
+            log_path = root / "out" / "runner.log"
             timed_out = False
-            with open(log_path, "wb") as log:
-                process = subprocess.Popen(
-                    _pytest_command(notebook, junit, timeout_cell), cwd=work,
-                    env=_run_env(token), stdin=subprocess.DEVNULL, stdout=log,
-                    stderr=subprocess.STDOUT, start_new_session=os.name != "nt")
-                try:
-                    process.wait(timeout=timeout_notebook)
-                except subprocess.TimeoutExpired:
-                    timed_out = True
-                    _kill_tree(process, token)
-                    process.wait()
-                finally:
-                    if os.name != "nt":  # leftovers, e.g. a process the notebook started
-                        _kill(_processes_with_token(token))
-            log_text = log_path.read_text(encoding="utf-8", errors="replace")
-            outcomes = _cell_outcomes(junit, log_text)
-            if not outcomes and not timed_out and process.returncode not in (0, 1):
-                tail = " ".join(log_text.strip().splitlines()[-1:])[:120]
-                raise SubmissionError("failed to run",
-                                      f"failed to run (pytest exit {process.returncode}: "
-                                      f"{tail})")
+            try:
+                with open(log_path, "wb") as log:
+                    process = subprocess.Popen(
+                        [sys.executable, "-m", "mtl_kit.grading.runner"], cwd=root / "work",
+                        env=_run_env(token, root), stdin=subprocess.PIPE, stdout=log,
+                        stderr=subprocess.STDOUT, start_new_session=os.name != "nt")
+                    with contextlib.suppress(OSError):
+                        process.stdin.write(json.dumps(config).encode())
+                        process.stdin.close()
+                    try:
+                        process.wait(timeout=timeout_notebook)
+                    except subprocess.TimeoutExpired:
+                        timed_out = True
+                        _kill_everything(process, token, group)
+                        process.wait()
+                    finally:
+                        if os.name != "nt":  # leftovers, e.g. a process the notebook started
+                            _kill_everything(process, token, group)
+            finally:
+                for _ in range(50):  # a cgroup goes once its killed members are reaped
+                    if group is None or not sandbox.group_members(group):
+                        break
+                    time.sleep(0.1)
+                sandbox.remove_process_group(group)
+            try:
+                state = json.loads((root / "out" / "state.json").read_text(encoding="utf-8"))
+                executed = json.loads((root / "out" / "executed.ipynb").read_text(
+                    encoding="utf-8"))
+            except (OSError, ValueError):
+                tail = log_path.read_text(encoding="utf-8", errors="replace").strip()
+                last = " ".join(tail.splitlines()[-1:])[:120]
+                raise SubmissionError("failed to run", f"failed to run (exit "
+                                      f"{process.returncode}: {last})") from None
     except SubmissionError as error:
         return Result(name, error.status, {}, error.note, time.monotonic() - start)
-    scores, errors, timeouts = _score(nb, outcomes, timeout_cell)
+    ran = {e["cell"]: e["outcome"] for e in state.get("cells", [])
+           if e["outcome"] in ("passed", "failed")}
+    scored = score_executed(nb, executed, ran, handouts, key)
+    status, notes = _cell_notes(nb, state, timeout_cell, memory_bytes)
     if timed_out:
-        timeouts.append(f"timeout: notebook ran over {timeout_notebook:g} s and was stopped")
-    notes = timeouts + errors
+        status = "timeout"
+        notes.append(f"timeout: notebook ran over {timeout_notebook:g} s and was stopped")
+    notes += scored.notes + suspicious_cells(nb, handouts)
     if not checks:
         notes.append("no check cells found")
-    status = "timeout" if timeouts else "error" if errors else "ok"
-    return Result(name, status, scores, "; ".join(notes), time.monotonic() - start)
+    elif lesson and lesson not in handouts.lessons:
+        notes.append(f"check cells not compared (no handed-out notebook of lesson {lesson})")
+    questions = handouts.lessons.get(lesson, qids)
+    result = Result(name, status, scored.scores, "; ".join(notes), time.monotonic() - start,
+                    looks=scored.looks, questions=list(questions), lesson=lesson,
+                    peak_mb=state.get("peak_mb"), sandbox_notes=list(state.get("notes", [])))
+    return result
 
 
-# -- grading many, reporting ------------------------------------------------------------
+# -- grading many ------------------------------------------------------------------------
 
 
 def _validate_positive(name: str, value: float) -> float:
@@ -395,22 +369,43 @@ def _validate_positive(name: str, value: float) -> float:
 def grade(paths: Sequence[str | os.PathLike[str]], *,
           timeout_cell: float = DEFAULT_TIMEOUT_CELL,
           timeout_notebook: float = DEFAULT_TIMEOUT_NOTEBOOK, jobs: int = 1,
+          memory_gb: float | None = DEFAULT_MEMORY_GB,
+          max_processes: int | None = DEFAULT_MAX_PROCESSES,
+          handouts: Sequence[str | os.PathLike[str]] | None = None,
           progress: Callable[[int, int, Result], None] | None = None) -> list[Result]:
     """Grade every submission under ``paths``; one :class:`Result` each, sorted by name.
 
-    ``jobs`` submissions run at the same time, each in its own process. ``progress`` is
-    called as ``progress(done, total, result)`` after each one.
+    ``jobs`` submissions run at the same time, each in its own process, each with at most
+    ``memory_gb`` GB of virtual memory (None: no cap) and ``max_processes`` tasks. Check cells
+    are compared with the notebooks in ``handouts`` (default: the course's
+    ``notebooks/exercises``). ``progress`` is called as ``progress(done, total, result)``
+    after each one.
     """
     timeout_cell = _validate_positive("timeout_cell", timeout_cell)
     timeout_notebook = _validate_positive("timeout_notebook", timeout_notebook)
     if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
         raise ValueError(f"jobs must be an int >= 1, got {jobs!r}")
+    if memory_gb is not None and (isinstance(memory_gb, bool)
+                                  or not isinstance(memory_gb, (int, float))
+                                  or not memory_gb > 0):
+        raise ValueError(f"memory_gb must be a number of GB > 0 or None, got {memory_gb!r}")
+    if max_processes is not None and (isinstance(max_processes, bool)
+                                      or not isinstance(max_processes, int)
+                                      or max_processes < 8):
+        raise ValueError(f"max_processes must be an int >= 8 or None, got {max_processes!r}")
+    folders = [Path(p) for p in handouts] if handouts is not None else (
+        [DEFAULT_HANDOUTS] if DEFAULT_HANDOUTS.is_dir() else [])
+    for folder in folders:
+        if not folder.exists():
+            raise FileNotFoundError(f"handouts: no such file or folder: {folder}")
+    handed = load_handout_files(folders)
     submissions = find_submissions(paths)
     results: dict[str, Result] = {}
 
     def work(item: tuple[str, Path]) -> Result:
         result = grade_one(item[1], item[0], timeout_cell=timeout_cell,
-                           timeout_notebook=timeout_notebook)
+                           timeout_notebook=timeout_notebook, memory_gb=memory_gb,
+                           max_processes=max_processes, handouts=handed)
         results[item[0]] = result
         if progress is not None:
             progress(len(results), len(submissions), result)
@@ -419,63 +414,6 @@ def grade(paths: Sequence[str | os.PathLike[str]], *,
     with ThreadPoolExecutor(max_workers=jobs) as pool:
         list(pool.map(work, submissions))
     return [results[name] for name, _ in submissions]
-
-
-def _natural_key(text: str) -> list[Any]:
-    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", text)]
-
-
-def question_ids(results: Iterable[Result]) -> list[str]:
-    """Every question id seen in ``results``, in natural order (q2 before q10)."""
-    return sorted({qid for r in results for qid in r.scores}, key=_natural_key)
-
-
-def _rows(results: Sequence[Result], symbols: tuple[str, str, str]) -> tuple[list[str],
-                                                                             list[list[str]]]:
-    qids = question_ids(results)
-    header = ["submission", *qids, "total", "note"]
-    rows = []
-    for r in results:
-        cells = []
-        for qid in qids:
-            if not r.graded:
-                cells.append(symbols[2])
-            else:
-                cells.append(symbols[0] if r.scores.get(qid) else symbols[1])
-        missing = [q for q in qids if r.graded and q not in r.scores]
-        note = r.note
-        if missing:
-            note = "; ".join(filter(None, [note, "no check cell for " + ", ".join(missing)]))
-        total = sum(bool(r.scores.get(q)) for q in qids)
-        rows.append([r.submission, *cells, f"{total}/{len(qids)}", note])
-    return header, rows
-
-
-def format_table(results: Sequence[Result]) -> str:
-    """The score table as aligned plain text (✓ passed, ✗ failed, - not run)."""
-    header, rows = _rows(results, (PASS, FAIL, NOT_RUN))
-    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
-    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
-             for row in [header, *rows]]
-    return "\n".join(lines)
-
-
-def csv_text(results: Sequence[Result]) -> str:
-    """The score table as CSV: 1/0 per question (empty when not run), total, max, note."""
-    qids = question_ids(results)
-    _, rows = _rows(results, ("1", "0", ""))
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["submission", "status", *qids, "total", "max", "note"])
-    for r, row in zip(results, rows, strict=True):
-        total = row[-2].split("/")[0]
-        writer.writerow([row[0], r.status, *row[1:-2], total, len(qids), row[-1]])
-    return buffer.getvalue()
-
-
-def write_csv(results: Sequence[Result], path: str | os.PathLike[str]) -> None:
-    """Write :func:`csv_text` to ``path`` (UTF-8)."""
-    Path(path).write_text(csv_text(results), encoding="utf-8")
 
 
 # -- command line ---------------------------------------------------------------------------
@@ -501,12 +439,33 @@ def _jobs(text: str) -> int:
     return value
 
 
+def _gigabytes(text: str) -> float | None:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected GB >= 0, got {text!r}") from None
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"expected GB >= 0, got {text!r}")
+    return value or None
+
+
+def _processes(text: str) -> int | None:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected 0 or an integer >= 8, got {text!r}") from None
+    if value != 0 and value < 8:
+        raise argparse.ArgumentTypeError(f"expected 0 or an integer >= 8, got {text!r}")
+    return value or None
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command-line interface of ``python -m mtl_kit.grade``."""
     parser = argparse.ArgumentParser(
         prog="python -m mtl_kit.grade",
-        description="Run exercise notebooks with pytest --nbval-lax, one process each, and "
-                    "print a score table (one row per submission, one column per question). "
+        description="Run exercise notebooks, one bounded process and kernel each, and "
+                    "print a score table (one row per submission and a column per question; "
+                    "for several lessons, one row per learner and a column per lesson). "
                     "WARNING: this executes the submitted code; run it in a container, a VM "
                     "or a throwaway account.")
     parser.add_argument("paths", nargs="*", metavar="PATH",
@@ -521,6 +480,16 @@ def build_parser() -> argparse.ArgumentParser:
                         help="where to write the CSV table (default: %(default)s)")
     parser.add_argument("--jobs", type=_jobs, default=1, metavar="N",
                         help="submissions graded at the same time (default: %(default)s)")
+    parser.add_argument("--memory", type=_gigabytes, default=DEFAULT_MEMORY_GB, metavar="GB",
+                        help="virtual memory one submission's kernel may use, RLIMIT_AS "
+                             "(default: %(default)g; 0 for no cap)")
+    parser.add_argument("--max-processes", type=_processes, default=DEFAULT_MAX_PROCESSES,
+                        metavar="N", help="processes and threads one submission may run "
+                                          "(default: %(default)s; 0 for no cap)")
+    parser.add_argument("--handouts", action="append", metavar="PATH",
+                        help="handed-out exercise notebooks (or folders of them) whose check "
+                             "cells the submissions must keep; repeatable (default: "
+                             "the course's notebooks/exercises)")
     return parser
 
 
@@ -546,8 +515,15 @@ def main(argv: Sequence[str] | None = None) -> int:
               file=sys.stderr, flush=True)
 
     start = time.monotonic()
-    results = grade(args.paths, timeout_cell=args.timeout_cell,
-                    timeout_notebook=args.timeout_notebook, jobs=args.jobs, progress=report)
+    try:
+        results = grade(args.paths, timeout_cell=args.timeout_cell,
+                        timeout_notebook=args.timeout_notebook, jobs=args.jobs,
+                        memory_gb=args.memory, max_processes=args.max_processes,
+                        handouts=args.handouts, progress=report)
+    except FileNotFoundError as error:
+        parser.error(str(error))
+    for warning in sorted({n for r in results for n in r.sandbox_notes}):
+        print(f"note: {warning}", file=sys.stderr)
     write_csv(results, csv_path)
     print(format_table(results))
     print(f"\nWrote {csv_path}")

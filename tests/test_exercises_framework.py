@@ -198,7 +198,8 @@ def test_code_question_with_keyword_cases_and_dict_results(capsys) -> None:
                      name="weighting")
     assert verdict(capsys, q, ref)[1] is None
     assert verdict(capsys, q, wrong_task)[0] == "✗ Incorrect: λ applied to the wrong task\n"
-    assert "def ref" in q.solution_text
+    q.solution()
+    assert "def ref" in capsys.readouterr().out
 
 
 # -- multiple choice ----------------------------------------------------------------------

@@ -43,15 +43,19 @@ subs/solved.ipynb          ✓        ✓        ✓        3/3
 Wrote grades.csv
 """
 
-EXPECTED_CSV = """\
-submission,status,demo.q1,demo.q2,demo.q3,total,max,note
-subs/corrupt.ipynb,corrupt,,,,0,3,corrupt: not valid JSON
-subs/crash.ipynb,error,1,1,0,2,3,error in cell 6 (ZeroDivisionError)
-subs/half_done.ipynb,ok,1,0,0,1,3,
-subs/loop.ipynb,timeout,1,1,0,2,3,timeout in cell 6 (ran over 5 s)
-subs/not_a_notebook.ipynb,not a notebook,,,,0,3,not a notebook
-subs/solved.ipynb,ok,1,1,1,3,3,
-"""
+#: The learners who try to score without the work, one who peeked and a memory hog: the row
+#: each must get (scores, status, what the note must say).
+INTEGRITY = {
+    "swallowed": ((False, False, False), "ok", ["demo.q1: check cell altered",
+                                                "demo.q3: check cell altered"]),
+    "edited": ((False, True, True), "ok", ["demo.q1: check cell altered"]),
+    "expected": ((False, True, True), "error", ["error in cell 4 (AttributeError)"]),
+    "peeked": ((True, True, True), "ok", []),
+    "faker": ((True, False, False), "ok", [
+        "demo.q2: check cell ran but recorded no verdict", "demo.q3: check() or its checker "
+        "was replaced", "forged verdict record in cell 10", "look at cell 7: it reassigns"]),
+    "hog": ((True, True, True), "memory limit", ["memory limit: cell 6 went over the 1.5 GB"]),
+}
 
 
 def _notebook(*sources: str) -> dict:
@@ -64,23 +68,75 @@ def _notebook(*sources: str) -> dict:
 # -- end to end ---------------------------------------------------------------------------
 
 
-@pytest.mark.slow
-def test_grader_scores_the_fixture_folder(tmp_path: Path) -> None:
-    """Six submissions, two at a time: the exact table and CSV, well within the bound."""
-    build_submissions.build(tmp_path / "subs")
-    command = [sys.executable, "-m", "mtl_kit.grade", "subs", "--timeout-cell", "5",
-               "--timeout-notebook", "30", "--jobs", "2"]
+def _run_grader(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "mtl_kit.grade", *args, "--handouts", "handouts",
+               "--timeout-cell", "5", "--timeout-notebook", "30", "--jobs", "2"]
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(
         filter(None, [str(Path(grader.__file__).parents[1]), os.environ.get("PYTHONPATH")])))
+    return subprocess.run(command, cwd=tmp_path, capture_output=True, text=True,
+                          timeout=180, env=env)
+
+
+@pytest.mark.slow
+def test_grader_scores_the_fixture_folder(tmp_path: Path) -> None:
+    """Six submissions, two at a time: the exact table, and the CSV with its detail."""
+    build_submissions.build(tmp_path / "subs")
     start = time.monotonic()
-    done = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True,
-                          timeout=120, env=env)
+    done = _run_grader(tmp_path, "subs")
     elapsed = time.monotonic() - start
     assert done.returncode == 0, done.stderr
     assert done.stdout == EXPECTED_TABLE
-    assert (tmp_path / "grades.csv").read_text(encoding="utf-8") == EXPECTED_CSV
+    rows = list(csv.reader(io.StringIO((tmp_path / "grades.csv").read_text(encoding="utf-8"))))
+    assert rows[0][:5] == ["submission", "status", "demo.q1", "demo.q2", "demo.q3"]
+    assert rows[0][5:7] == ["demo.q1 hints", "demo.q1 solution"]
+    by_name = {row[0]: row for row in rows[1:]}
+    assert by_name["subs/loop.ipynb"][:5] == ["subs/loop.ipynb", "timeout", "1", "1", "0"]
+    assert by_name["subs/corrupt.ipynb"][1:5] == ["corrupt", "", "", ""]
     assert "[6/6]" in done.stderr
     print(f"grader on 6 fixture submissions: {elapsed:.1f} s")
+
+
+@pytest.mark.slow
+def test_cheats_score_nothing_peeks_are_flagged_and_a_hog_hits_its_cap(tmp_path: Path) -> None:
+    """Swallowed and edited checks, q.expected, a replaced checker, a forged record, a
+    solution() call and a memory hog: each gets its row, and the others are still graded."""
+    build_submissions.build_handouts(tmp_path / "handouts")
+    build_submissions.build_integrity(tmp_path / "subs")
+    handouts = grader.load_handout_files([tmp_path / "handouts"])
+    results = grader.grade([tmp_path / "subs"], timeout_cell=5, timeout_notebook=30, jobs=2,
+                           memory_gb=1.5, handouts=[tmp_path / "handouts"])
+    assert handouts.lessons["demo"] == ["demo.q1", "demo.q2", "demo.q3"]
+    for result in results:
+        name = Path(result.submission).stem
+        scores, status, notes = INTEGRITY[name]
+        got = tuple(result.scores.get(q, False) for q in ("demo.q1", "demo.q2", "demo.q3"))
+        assert (got, result.status) == (scores, status), (name, result.note)
+        for note in notes:
+            assert note in result.note, (name, result.note)
+    peeked = next(r for r in results if "peeked" in r.submission)
+    assert peeked.looks["demo.q2"].solutions == 1 and not peeked.note
+    assert "✓ s" in grader.format_table([peeked])
+    assert "demo.q2" not in next(r for r in results if "solved" in r.submission or
+                                 "edited" in r.submission).looks
+
+
+@pytest.mark.slow
+def test_a_two_lesson_workshop_gives_one_row_per_learner(tmp_path: Path) -> None:
+    """Each notebook is scored against its own lesson; the table has a column per lesson."""
+    build_submissions.build_handouts(tmp_path / "handouts")
+    build_submissions.build_workshop(tmp_path / "subs", learners=2)
+    done = _run_grader(tmp_path, "subs")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[:3] == [
+        "learner        demo  demo2  total  note",
+        "subs/learner1  3/3   2/2    5/5",
+        "subs/learner2  3/3   1/2    4/5",
+    ]
+    rows = list(csv.reader(io.StringIO((tmp_path / "grades.csv").read_text(encoding="utf-8"))))
+    assert rows[0][:7] == ["learner", "status", "demo", "demo2", "demo.q1", "demo.q2",
+                           "demo.q3"]
+    assert rows[2][:9] == ["subs/learner2", "demo: ok; demo2: ok", "3", "1", "1", "1", "1",
+                           "1", "0"]
 
 
 @pytest.mark.slow
@@ -98,7 +154,7 @@ def test_notebook_timeout_kills_the_kernel_and_keeps_earlier_scores(tmp_path: Pa
     path.write_text(json.dumps(nb), encoding="utf-8")
     result = grader.grade_one(path, "stubborn.ipynb", timeout_cell=60, timeout_notebook=12)
     assert result.status == "timeout"
-    assert result.note == "timeout: notebook ran over 12 s and was stopped"
+    assert result.note.startswith("timeout: notebook ran over 12 s and was stopped")
     assert result.scores == {"demo.q1": True, "demo.q3": False}
     kernel = int(pid_file.read_text())
     status = Path(f"/proc/{kernel}/status")
@@ -164,48 +220,82 @@ def test_prepare_for_grading_clears_outputs_and_strips_output_markers() -> None:
     assert nb["cells"][2]["execution_count"] == 3  # the original is untouched
 
 
-# -- scoring nbval's report ---------------------------------------------------------------------
+# -- scoring from verdict records --------------------------------------------------------------
 
 
-JUNIT = """<?xml version="1.0" encoding="utf-8"?><testsuites><testsuite>
-<testcase classname="submission.ipynb" name="Cell 0" />
-<testcase classname="submission.ipynb" name="Cell 1"><failure message="x">#x1B[94mCell 1: \
-Cell execution caused an exception
-Traceback:#x1B[0m
-#x1B[0;31mNameError#x1B[0m                         Traceback (most recent call last)
-#x1B[0;31mNameError#x1B[0m: name 'labels' is not defined</failure></testcase>
-<testcase classname="submission.ipynb" name="Cell 2"><failure message="y">Traceback:
-NotAttempted: 01.q1: Not attempted yet: replace ____</failure></testcase>
-<testcase classname="submission.ipynb" name="Cell 3"><failure message="z">Cell 3: \
-Timeout of 5 seconds exceeded executing cell</failure></testcase>
-<testcase classname="submission.ipynb" name="Cell 4"><skipped type="pytest.xfail" \
-message="Previous cell timed out, expected cell to fail" /></testcase>
-<testcase classname="submission.ipynb" name="Cell 5" />
-</testsuite></testsuites>"""
+def _record(key: str, **fields) -> dict:
+    from mtl_kit.exercises.record import MIME, sign
+
+    fields["mac"] = sign(key, fields)
+    return {"output_type": "display_data", "metadata": {}, "data": {MIME: fields}}
 
 
-def test_scores_and_notes_from_a_junit_report(tmp_path: Path) -> None:
-    report = tmp_path / "report.xml"
-    report.write_text(JUNIT, encoding="utf-8")
-    outcomes = grader._cell_outcomes(report, "")
-    assert {k: v[0] for k, v in outcomes.items()} == {
-        0: "passed", 1: "failed", 2: "failed", 3: "failed", 4: "skipped", 5: "passed"}
-    nb = {"cells": [{"cell_type": "markdown", "source": "intro"},
-                    *_notebook("x = labels", "data = load()", "# CHECK: 01.q1\nq1.check(x)",
-                               "while True: pass", "# CHECK: 01.q2\nq2.check(f)",
-                               "# CHECK: 01.q3\nq3.check(c, r)")["cells"]]}
-    scores, errors, timeouts = grader._score(nb, outcomes, 5)
-    assert scores == {"01.q1": False, "01.q2": False, "01.q3": True}
-    assert errors == ["error in cell 3 (NameError)"]
-    assert timeouts == ["timeout in cell 5 (ran over 5 s)"]
+def test_only_a_signed_correct_verdict_in_an_unaltered_check_cell_scores() -> None:
+    from mtl_kit.grading.scoring import load_handouts, score_executed
+
+    handout = _notebook("answer = ____", "# CHECK: a.q1\nq1.check(answer)",
+                        "# CHECK: a.q2\nq2.check(answer)", "# CHECK: a.q3\nq3.check(x)")
+    handouts = load_handouts([handout])
+    submitted = _notebook("answer = 1", "# CHECK: a.q1\nq1.check(answer)   ",
+                          "# CHECK: a.q2\nq2.check(answer)", "# CHECK: a.q3\nq3.check(x)")
+    executed = json.loads(json.dumps(submitted))
+    good = dict(event="check", verdict="correct", hints=2, solution=0, intact=True, seq=1)
+    executed["cells"][1]["outputs"] = [_record("k" * 32, question="a.q1", **good)]
+    executed["cells"][2]["outputs"] = [_record("another key 12345", question="a.q2", **good)]
+    executed["cells"][3]["outputs"] = [_record("k" * 32, question="a.q1", **good)]
+    ran = {0: "passed", 1: "passed", 2: "passed", 3: "passed"}
+    scored = score_executed(submitted, executed, ran, handouts, "k" * 32)
+    assert scored.scores == {"a.q1": True, "a.q2": False, "a.q3": False}
+    assert scored.looks["a.q1"].hints == 2
+    assert "a.q2: forged verdict record" in scored.notes
+    assert "a.q3: check cell ran but recorded no verdict (check replaced?)" in scored.notes
+    submitted["cells"][1]["source"] = "# CHECK: a.q1\ntry:\n    q1.check(answer)\nexcept: pass"
+    assert score_executed(submitted, executed, ran, handouts, "k" * 32).scores["a.q1"] is False
 
 
-def test_outcomes_fall_back_to_the_verbose_log(tmp_path: Path) -> None:
-    log = ("submission.ipynb::Cell 0 PASSED   [ 33%]\n"
-           "submission.ipynb::Cell 1 FAILED   [ 66%]\n"
-           "submission.ipynb::Cell 2 XPASS (Previous cell timed out) [100%]\n")
-    outcomes = grader._cell_outcomes(tmp_path / "never-written.xml", log)
-    assert {k: v[0] for k, v in outcomes.items()} == {0: "passed", 1: "failed", 2: "passed"}
+RECORDING = """
+import json
+import IPython.display
+from mtl_kit.exercises import ValueQuestion, record
+from mtl_kit.exercises.core import IncorrectAnswer
+
+shown = []
+IPython.display.display = lambda obj, raw=False: shown.append(obj[record.MIME])
+key = "s" * 32
+record.arm(key)
+try:
+    record.arm(key)
+except RuntimeError:
+    shown.append({"event": "refused"})
+q = ValueQuestion("rec.q1", "Two?", expected=2, hints=["it is even"])
+public = [n for n in ("expected", "reference", "answers") if n in dir(q)]
+q.hint()
+q.solution()
+q.check(2)
+try:
+    q.check(3)
+except IncorrectAnswer:
+    pass
+q._evaluate = lambda *a: None
+q.check(3)
+print(json.dumps({"public": public, "shown": shown,
+                  "signed": all(r["mac"] == record.sign(key, r) for r in shown if "mac" in r)}))
+"""
+
+
+def test_a_graded_kernel_records_checks_hints_and_solutions() -> None:
+    """An armed recorder (in a fresh process) signs every verdict and look; a replaced
+    checker is recorded as not intact; no public attribute holds the answer."""
+    done = subprocess.run([sys.executable, "-c", RECORDING], capture_output=True, text=True,
+                          timeout=60, cwd=Path(grader.__file__).parents[1])
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout.strip().splitlines()[-1])
+    assert out["public"] == [] and out["signed"]
+    events = [(r["event"], r.get("verdict"), r.get("intact")) for r in out["shown"]]
+    assert events == [("refused", None, None), ("hint", None, None), ("solution", None, None),
+                      ("check", "correct", True), ("check", "incorrect", True),
+                      ("check", "correct", False)]
+    assert out["shown"][3]["hints"] == 1 and out["shown"][3]["solution"] == 1
 
 
 # -- the table and the CSV ----------------------------------------------------------------
@@ -225,10 +315,12 @@ def test_table_and_csv_for_mixed_results() -> None:
         "c.ipynb     -      -       0/2    corrupt: not valid JSON",
     ]
     rows = list(csv.reader(io.StringIO(grader.csv_text(results))))
-    assert rows[0] == ["submission", "status", "01.q2", "01.q10", "total", "max", "note"]
-    assert rows[2] == ["a.ipynb", "error", "1", "0", "1", "2",
+    assert rows[0] == ["submission", "status", "01.q2", "01.q10", "01.q2 hints",
+                       "01.q2 solution", "01.q10 hints", "01.q10 solution", "total", "max",
+                       "peak MB", "note"]
+    assert rows[2] == ["a.ipynb", "error", "1", "0", "0", "0", "0", "0", "1", "2", "",
                        "error in cell 3 (KeyError); no check cell for 01.q10"]
-    assert rows[3] == ["c.ipynb", "corrupt", "", "", "0", "2", "corrupt: not valid JSON"]
+    assert rows[3][:4] == ["c.ipynb", "corrupt", "", ""]
 
 
 # -- command line ---------------------------------------------------------------------------

@@ -42,7 +42,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("plots and explorer", ("mtl_kit.plots", "mtl_kit.explorer", "mtl_kit.evaluation_plots",
                             "mtl_kit.balancing_plots")),
     ("widgets", ("mtl_kit.widgets",)),
-    ("exercises", ("mtl_kit.exercises", "mtl_kit.grade")),
+    ("exercises", ("mtl_kit.exercises", "mtl_kit.grade", "mtl_kit.grading")),
 ]
 
 #: Function-level imports allowed to go *up* a layer, each with the reason. None today: a lazy

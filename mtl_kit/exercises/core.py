@@ -31,6 +31,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, NoReturn
 
+from mtl_kit.exercises import record
+
 __all__ = [
     "BLANK",
     "CheckError",
@@ -211,7 +213,7 @@ class Question:
             raise TypeError("solution must be a string")
         self.id = id
         self.prompt = textwrap.dedent(prompt).strip()
-        self.hints = [textwrap.dedent(h).strip() for h in hints]
+        self._hints = [textwrap.dedent(h).strip() for h in hints]
         self._solution = textwrap.dedent(solution).strip("\n")
         self.correct_note = correct_note.strip()
         self._hint_level = 0
@@ -228,13 +230,16 @@ class Question:
             error = type(failure)(failure.message, self.id)
             self.last_verdict = error.verdict
             print(error.verdict)
+            record.verdict(self, "not attempted" if isinstance(error, NotAttempted)
+                           else "incorrect")
             raise error from None
         self.last_verdict = CORRECT + (f": {self.correct_note}" if self.correct_note else "")
         print(self.last_verdict)
+        record.verdict(self, "correct")
 
     def hint(self, level: int | None = None) -> None:
         """Print a hint: the next one on each call, or the given ``level`` (1 = gentlest)."""
-        n = len(self.hints)
+        n = len(self._hints)
         if level is not None and (isinstance(level, bool) or not isinstance(level, int)):
             raise TypeError(f"level must be an int from 1 to {max(n, 1)} or None, got {level!r}")
         if n == 0:
@@ -246,20 +251,17 @@ class Question:
             raise ValueError(f"level must be between 1 and {n} for question {self.id}, "
                              f"got {level}")
         self._hint_level = level
-        text = f"Hint {level}/{n}: {self.hints[level - 1]}"
+        record.looked(self.id, "hint")
+        text = f"Hint {level}/{n}: {self._hints[level - 1]}"
         if level == n:
             text += "\n(That is the last hint; solution() shows the answer.)"
         print(text)
 
     def solution(self) -> None:
-        """Print the solution."""
+        """Print the solution (while graded, the grader's table flags the question)."""
+        record.looked(self.id, "solution")
         print("Solution:")
-        print(self.solution_text or "(no solution text for this question)")
-
-    @property
-    def solution_text(self) -> str:
-        """The text :meth:`solution` prints."""
-        return self._solution
+        print(self._solution or "(no solution text for this question)")
 
     # -- for authors and tests ------------------------------------------------------------
 
@@ -267,7 +269,14 @@ class Question:
         raise NotImplementedError
 
     def examples(self) -> tuple[tuple[Any, ...], list[tuple[tuple[Any, ...], str]]]:
-        """``(correct_args, [(wrong_args, feedback), ...])``: replayable answers for tests."""
+        """``(correct_args, [(wrong_args, feedback), ...])``: replayable answers for tests.
+
+        The correct answer is in there, so a graded call counts as looking at the solution.
+        """
+        record.looked(self.id, "solution")
+        return self._examples()
+
+    def _examples(self) -> tuple[tuple[Any, ...], list[tuple[tuple[Any, ...], str]]]:
         raise NotImplementedError
 
     def __repr__(self) -> str:

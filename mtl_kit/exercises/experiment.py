@@ -124,17 +124,17 @@ class ExperimentQuestion(CustomQuestion):
         if contains_blank(verdict):
             raise NotAttempted(f"{self.verdict_prompt} and set verdict to one of "
                                f"{', '.join(repr(v) for v in VERDICTS)}")
-        feedback = self.checker(result, verdict)
+        feedback = self._checker(result, verdict)
         if feedback is not None:
             raise IncorrectAnswer(str(feedback))
 
-    def examples(self) -> tuple[tuple[Any, ...], list[tuple[tuple[Any, ...], str]]]:
+    def _examples(self) -> tuple[tuple[Any, ...], list[tuple[tuple[Any, ...], str]]]:
         """The correct (result, verdict), and each wrong pair with its feedback."""
         def build(example):
             return tuple(example() if callable(example) else example)
 
-        return build(self.correct_example), [(build(w.submitted), w.feedback)
-                                              for w in self.wrong]
+        return build(self._correct_example), [(build(w.submitted), w.feedback)
+                                              for w in self._wrong]
 
 
 __all__ = [

@@ -69,14 +69,14 @@ class ValueQuestion(Question):
         self._expected = expected
         self._expected_cache: Any = BLANK
         self.rtol, self.atol, self.exact_ints = float(rtol), float(atol), bool(exact_ints)
-        self.wrong = _check_wrong(wrong)
-        for w in self.wrong:
+        self._wrong = _check_wrong(wrong)
+        for w in self._wrong:
             if callable(w.answer) and w.example is BLANK:
                 raise ValueError(f"{id}: a predicate WrongAnswer needs an example value")
         self.incorrect = incorrect
 
     @property
-    def expected(self) -> Any:
+    def _expected_value(self) -> Any:
         """The expected value (computed on first use when given as a function)."""
         if self._expected_cache is BLANK:
             value = self._expected() if callable(self._expected) else self._expected
@@ -91,11 +91,11 @@ class ValueQuestion(Question):
         if contains_blank(answer):
             raise NotAttempted("replace ____ with the number you found, then run this cell "
                                "again")
-        reason = difference(answer, self.expected, rtol=self.rtol, atol=self.atol,
+        reason = difference(answer, self._expected_value, rtol=self.rtol, atol=self.atol,
                             exact_ints=self.exact_ints)
         if reason is None:
             return
-        for w in self.wrong:
+        for w in self._wrong:
             if callable(w.answer):
                 try:
                     matched = bool(w.answer(answer))
@@ -111,9 +111,9 @@ class ValueQuestion(Question):
             raise IncorrectAnswer(self.incorrect)
         raise IncorrectAnswer(reason)
 
-    def examples(self) -> tuple[tuple[Any, ...], list[tuple[tuple[Any, ...], str]]]:
+    def _examples(self) -> tuple[tuple[Any, ...], list[tuple[tuple[Any, ...], str]]]:
         """The expected value, and every registered wrong value with its feedback."""
-        return (self.expected,), [((w.submitted,), w.feedback) for w in self.wrong]
+        return (self._expected_value,), [((w.submitted,), w.feedback) for w in self._wrong]
 
 
 class CodeQuestion(Question):
@@ -151,12 +151,12 @@ class CodeQuestion(Question):
         _check_tolerance(rtol, atol)
         if not callable(cases) and (isinstance(cases, (str, bytes)) or len(cases) == 0):
             raise ValueError("cases must be a non-empty sequence of argument tuples or dicts")
-        self.reference = reference
+        self._reference = reference
         self._cases = cases
         self._cache: dict[str, list[Any]] = {}
         self.rtol, self.atol = float(rtol), float(atol)
-        self.wrong = _check_wrong(wrong)
-        for w in self.wrong:
+        self._wrong = _check_wrong(wrong)
+        for w in self._wrong:
             if not callable(w.answer):
                 raise TypeError(f"{id}: a code question's WrongAnswer must be a function")
         self.name = name
@@ -213,7 +213,7 @@ class CodeQuestion(Question):
             if contains_blank(result):
                 raise NotAttempted(f"your {self.name} still returns ____")
             got.append(to_numpy(result))
-        want = self._results(self.reference, "reference")
+        want = self._results(self._reference, "reference")
         first_reason = None
         for i, (g, w) in enumerate(zip(got, want, strict=True), start=1):
             reason = difference(g, w, rtol=self.rtol, atol=self.atol,
@@ -225,7 +225,7 @@ class CodeQuestion(Question):
                                     f"{format_value(g)}, expected {format_value(w)}")
         if first_reason is None:
             return
-        for k, w in enumerate(self.wrong):
+        for k, w in enumerate(self._wrong):
             try:
                 wrong_results = self._results(w.answer, f"wrong{k}")
             except Exception:  # a broken mistake model must not hide the generic message
@@ -235,9 +235,9 @@ class CodeQuestion(Question):
                 raise IncorrectAnswer(w.feedback)
         raise IncorrectAnswer(first_reason)
 
-    def examples(self) -> tuple[tuple[Any, ...], list[tuple[tuple[Any, ...], str]]]:
+    def _examples(self) -> tuple[tuple[Any, ...], list[tuple[tuple[Any, ...], str]]]:
         """The reference, and every registered wrong implementation with its feedback."""
-        return (self.reference,), [((w.submitted,), w.feedback) for w in self.wrong]
+        return (self._reference,), [((w.submitted,), w.feedback) for w in self._wrong]
 
 
 class ChoiceQuestion(Question):
@@ -286,8 +286,8 @@ class ChoiceQuestion(Question):
                 f"reason = {reason_solution!r}" if reason_solution else "")
         super().__init__(id, prompt, **kwargs)
         self.options = {str(k).lower(): v for k, v in options.items()}
-        self.answers = answers
-        self.why_not = why_not
+        self._answers = answers
+        self._why_not = why_not
         self.min_reason_words = min_reason_words
         groups = [(g,) if isinstance(g, str) else tuple(g) if isinstance(g, (list, tuple))
                   else () for g in reason_keywords]
@@ -295,9 +295,9 @@ class ChoiceQuestion(Question):
                 g and all(isinstance(w, str) and w.strip() for w in g) for g in groups):
             raise TypeError("reason_keywords must be a sequence of word stems or of groups of "
                             "word stems, e.g. [('calibrat', 'probabilit')]")
-        self.reason_keywords = [tuple(w.strip().lower() for w in g) for g in groups]
-        self.reason_hint = reason_hint.strip()
-        self.reason_solution = reason_solution or "because " + " ".join(
+        self._reason_keywords = [tuple(w.strip().lower() for w in g) for g in groups]
+        self._reason_hint = reason_hint.strip()
+        self._reason_solution = reason_solution or "because " + " ".join(
             ["this", "is", "the", "reason"][: max(3, min_reason_words)])
 
     def __repr__(self) -> str:
@@ -316,8 +316,8 @@ class ChoiceQuestion(Question):
         key = choice.strip().lower() if isinstance(choice, str) else None
         if key not in self.options:
             raise IncorrectAnswer(f"choice must be one of {keys}, got {format_value(choice)}")
-        if key not in self.answers:
-            raise IncorrectAnswer(self.why_not.get(
+        if key not in self._answers:
+            raise IncorrectAnswer(self._why_not.get(
                 key, "that is not the best option; reread the options and think again"))
         if reason is BLANK:
             raise NotAttempted("right choice; now replace the reason ____ with a short "
@@ -330,19 +330,19 @@ class ChoiceQuestion(Question):
             raise IncorrectAnswer(f"right choice, but give a reason of at least "
                                   f"{self.min_reason_words} words")
         said = reason.lower()
-        for group in self.reason_keywords:
+        for group in self._reason_keywords:
             if not any(stem in said for stem in group):
-                raise IncorrectAnswer(self.reason_hint or (
+                raise IncorrectAnswer(self._reason_hint or (
                     f"right choice, but your reason does not name the idea behind it (a word "
                     f"like {group[0]!r})"))
 
-    def examples(self) -> tuple[tuple[Any, ...], list[tuple[tuple[Any, ...], str]]]:
+    def _examples(self) -> tuple[tuple[Any, ...], list[tuple[tuple[Any, ...], str]]]:
         """The right choice with the model reason, and each wrong choice with its feedback."""
-        wrong = [((k, self.reason_solution), fb) for k, fb in self.why_not.items()]
-        if self.reason_keywords:
+        wrong = [((k, self._reason_solution), fb) for k, fb in self._why_not.items()]
+        if self._reason_keywords:
             vague = "because that is what the lesson showed us in its cells"
-            wrong.append(((self.answers[0], vague), self.reason_hint or "does not name the idea"))
-        return (self.answers[0], self.reason_solution), wrong
+            wrong.append(((self._answers[0], vague), self._reason_hint or "does not name the idea"))
+        return (self._answers[0], self._reason_solution), wrong
 
 
 class CustomQuestion(Question):
@@ -367,9 +367,9 @@ class CustomQuestion(Question):
         if not callable(checker):
             raise TypeError(f"checker must be callable, got {type(checker).__name__}")
         super().__init__(id, prompt, **kwargs)
-        self.checker = checker
-        self.correct_example = correct_example
-        self.wrong = _check_wrong(wrong)
+        self._checker = checker
+        self._correct_example = correct_example
+        self._wrong = _check_wrong(wrong)
 
     def check(self, answer: Any = ____) -> None:
         """Check ``answer``; prints the verdict, raises unless it is correct."""
@@ -378,13 +378,13 @@ class CustomQuestion(Question):
     def _evaluate(self, answer: Any = ____) -> None:
         if contains_blank(answer):
             raise NotAttempted("replace ____ with your answer, then run this cell again")
-        feedback = self.checker(answer)
+        feedback = self._checker(answer)
         if feedback is not None:
             raise IncorrectAnswer(str(feedback))
 
-    def examples(self) -> tuple[tuple[Any, ...], list[tuple[tuple[Any, ...], str]]]:
+    def _examples(self) -> tuple[tuple[Any, ...], list[tuple[tuple[Any, ...], str]]]:
         """The correct example, and the registered wrong examples with their feedback."""
-        return (self.correct_example,), [((w.submitted,), w.feedback) for w in self.wrong]
+        return (self._correct_example,), [((w.submitted,), w.feedback) for w in self._wrong]
 
 
 def _first_line(error: BaseException) -> str:
