@@ -23,7 +23,8 @@ EXERCISES = ROOT / "notebooks" / "exercises"
 SOLUTIONS = ROOT / "notebooks" / "solutions"
 #: Every lesson from the shop on has an exercise notebook (issue 7).
 LESSONS = ["01_the_shop", "02_single_task", "03_hard_sharing", "04_soft_sharing",
-           "05_feature_sharing", "06_choosing_tasks", "07_evaluating", "08_task_conflicts"]
+           "05_feature_sharing", "06_choosing_tasks", "07_evaluating", "08_task_conflicts",
+           "09_applications"]
 PRESENT = [name for name in LESSONS if (EXERCISES / f"{name}.ipynb").exists()]
 
 
