@@ -8,8 +8,8 @@ experiment.
 * ``q3`` (``02.q3``) the trainable parameters of four larger single-task models;
 * ``q4`` (``02.q4``) what grows when the shop adds a fifth task, with a reason;
 * ``q5`` (``02.q5``) an experiment judged by its interval: the purchase model with 5 % of the
-  labels against the course's 15 %, paired over 5 seeds on the test users; answer with the
-  verdict.
+  labels against the course's 15 %, paired over 5 seeds on the validation split (the lesson
+  compares all labels with 15 % on the test users); answer with the verdict.
 
 Every expected value (and every typical wrong value the tests replay) is computed from the data,
 so the questions follow the shop and the backend.
@@ -22,8 +22,10 @@ from functools import cache
 import numpy as np
 
 from mtl_kit.exercises import ChoiceQuestion, CodeQuestion, ValueQuestion, WrongAnswer
+from mtl_kit.exercises.experiment import VERDICTS, ExperimentQuestion, verdict_mistakes
 
-__all__ = ["EXERCISE_HIDDEN", "EXERCISE_SHOP", "SEEDS", "TASKS", "q1", "q2", "q3", "q4", "q5"]
+__all__ = ["EXERCISE_HIDDEN", "EXERCISE_SHOP", "Q5_MODEL", "Q5_REFERENCE", "SEEDS", "TASKS",
+           "labels_experiment", "q1", "q2", "q3", "q4", "q5"]
 
 TASKS = ("click", "purchase", "intent", "dwell")
 #: The shop of questions 2 and 5: purchase labels even scarcer than the course's (5 %), dwell
@@ -279,6 +281,13 @@ q4 = ChoiceQuestion(
     min_reason_words=5,
     reason_solution="single-task models share nothing, so every new task repeats the whole "
                     "model, its training and its serving",
+    reason_keywords=[
+        ("model", "network", "模型"),
+        ("shar", "separate", "own", "whole", "copy", "copies", "repeat", "duplicat", "another",
+         "fifth", "extra", "独立", "单独", "共享", "重复"),
+    ],
+    reason_hint="right choice, but say why: name that single-task models share nothing, so "
+                "the new task needs a whole model of its own (its training and its serving)",
     hints=["What does one single-task model contain, and when does it run?"],
 )
 
@@ -293,62 +302,85 @@ def _purchase_runs(data):
     return single_task_runs(as_tasks(("purchase",))[0], data, SEEDS, TrainingPlan())
 
 
-@cache
-def _labels_experiment():
-    """The purchase model with 5 % labels minus the one with 15 %, paired on the test users."""
-    from mtl_kit.intervals import metric_interval
+#: The names of question 5's two scorers in ``comparison_of`` (the reference second).
+Q5_MODEL, Q5_REFERENCE = "5 %", "15 %"
+
+_Q5_WRONG_SIGN = (f"check the sign: the difference is the {Q5_MODEL} model minus the "
+                  f"{Q5_REFERENCE} model (reference={Q5_REFERENCE!r}), and a higher AUC is better")
+_Q5_SETUP = (f"compare exactly two models named {Q5_REFERENCE!r} and {Q5_MODEL!r}, the "
+             f"difference taken against {Q5_REFERENCE!r}: comparison_of({{{Q5_REFERENCE!r}: "
+             f"scores_15, {Q5_MODEL!r}: scores_5}}, ..., reference={Q5_REFERENCE!r})")
+
+
+def labels_experiment():
+    """Question 5 on the course's shop: the purchase model with 5 % labels against 15 %, paired
+    over ``SEEDS`` on the validation split (a ``Comparison``)."""
+    from mtl_kit.paired import comparison_of
 
     course = _course_data()
-    scarcer, usual = _purchase_runs(_exercise_data()), _purchase_runs(course)
-    return metric_interval(
-        "binary", "auc", course.y_test["purchase"],
-        [run.predictions["test"]["purchase"] for run in scarcer], course.users("test"),
-        reference=[run.predictions["test"]["purchase"] for run in usual])
+    scores = {name: [{"purchase": run.predictions["val"]["purchase"]} for run in runs]
+              for name, runs in ((Q5_REFERENCE, _purchase_runs(course)),
+                                 (Q5_MODEL, _purchase_runs(_exercise_data())))}
+    return comparison_of(scores, course.y_val, course.users("val"), ["purchase"], split="val",
+                         reference=Q5_REFERENCE)
 
 
-def _labels_verdict() -> str:
-    from mtl_kit.experiments import verdict
+def _check_labels(result, verdict) -> str | None:
+    from mtl_kit.exercises.experiment import check_comparison, judge_verdict
 
-    return verdict(_labels_experiment())
+    problem = check_comparison(result, len(SEEDS))
+    if problem is not None:
+        return problem
+    if sorted(result.models) != sorted((Q5_MODEL, Q5_REFERENCE)) \
+            or result.reference != Q5_REFERENCE:
+        return _Q5_SETUP
+    if "purchase" not in {t.name for t in result.tasks}:
+        return "score the purchase task: pass ['purchase'] as the tasks"
+    return judge_verdict(result.difference(Q5_MODEL, "purchase"), verdict,
+                         f"purchase, {Q5_MODEL} minus {Q5_REFERENCE}: the interval",
+                         _Q5_WRONG_SIGN)
 
 
-def _a_number(answer) -> bool:
-    return isinstance(answer, (int, float, np.number)) and not isinstance(answer, bool)
+def _fake_labels(split: str = "val", seeds: int = len(SEEDS), purchase_shift: float = 0.0,
+                 names: tuple[str, str] = (Q5_REFERENCE, Q5_MODEL)):
+    """A synthetic comparison shaped like question 5's (for tests; trains nothing): both models
+    score the same signal with their own noise; the second's purchase scores move up by
+    ``purchase_shift`` on the buyers."""
+    from mtl_kit.exercises.experiment import synthetic_scores
+    from mtl_kit.paired import comparison_of
+
+    rng, y, users, signal = synthetic_scores(5)
+    n = len(users)
+    runs: dict[str, list] = {name: [] for name in names}
+    for _ in range(seeds):
+        for k, name in enumerate(names):
+            shift = purchase_shift * y["purchase"] if k == 1 else 0.0
+            runs[name].append({"purchase": signal["purchase"] + rng.normal(scale=0.3, size=n)
+                               + shift})
+    return comparison_of(runs, y, users, ["purchase"], split=split, reference=names[0])
 
 
-def _an_estimate(answer) -> bool:
-    return hasattr(answer, "excludes_zero")
-
-
-q5 = ValueQuestion(
+q5 = ExperimentQuestion(
     "02.q5",
     "Train the single-task purchase model on the 5 % purchase labels of "
     "course_data(TASKS, **EXERCISE_SHOP) and on the course's 15 % (course_data(TASKS)) over the "
-    "5 seeds SEEDS (single_task_runs, the course's TrainingPlan()). Compare them on the test "
-    "users, paired over the same rows and seeds (5 % minus 15 %, mtl_kit.intervals."
-    "metric_interval with reference=...). What is the verdict: 'better', 'worse' or 'no "
-    "difference we can detect'?",
-    expected=_labels_verdict,
+    "5 seeds SEEDS (single_task_runs, the course's TrainingPlan()). Compare them on the "
+    "validation split, paired over the same rows and seeds (the 5 % model minus the 15 % model, "
+    "comparison_of(..., split='val', reference='15 %')), and read the verdict off the interval: "
+    "'better', 'worse' or 'no difference we can detect'.",
+    verdict_prompt="read the interval of result.difference('5 %', 'purchase')",
+    checker=_check_labels,
+    correct_example=lambda: (_fake_labels(), VERDICTS[2]),
     wrong=[
-        WrongAnswer("better", "the interval lies on one side of 0, but which side? Subtract "
-                              "the 15 % model from the 5 % model (reference = the 15 % runs) "
-                              "and look at the sign"),
-        WrongAnswer("no difference we can detect",
-                    "look at the interval again: does it contain 0? Pair the two models on "
-                    "the same test rows and seeds (reference=...); two separate intervals are "
-                    "wider than the paired one"),
-        _Computed(_an_estimate, "that is the interval itself; answer with its verdict, e.g. "
-                                "verdict(difference) from mtl_kit.experiments",
-                  example=_labels_experiment),
-        _Computed(_a_number, "answer with the verdict (a str): 'better', 'worse' or 'no "
-                             "difference we can detect', read from the interval",
-                  example=lambda: _labels_experiment().mean),
+        *verdict_mistakes(_fake_labels, {"purchase_shift": 2.0}, _Q5_WRONG_SIGN, len(SEEDS)),
+        WrongAnswer(lambda: (_fake_labels(names=(Q5_MODEL, Q5_REFERENCE)), VERDICTS[2]),
+                    _Q5_SETUP),
     ],
-    incorrect="answer with one of 'better', 'worse' or 'no difference we can detect'",
     hints=["single_task_runs(purchase, data, SEEDS, TrainingPlan()) trains (or loads) one "
-           "model per seed; run.predictions['test']['purchase'] holds its test scores.",
-           "metric_interval('binary', 'auc', y_test, scores_5, users, reference=scores_15) "
-           "gives the paired difference; verdict(difference) reads it.",
+           "model per seed; run.predictions['val']['purchase'] holds its validation scores.",
+           "comparison_of({'15 %': [{'purchase': s} for s in scores_15], '5 %': [...]}, "
+           "course.y_val, course.users('val'), ['purchase'], split='val', reference='15 %') "
+           "pairs them; print(result.difference('5 %', 'purchase')).",
            "An interval entirely below 0 means the 5 % model is worse; one that contains 0 is "
            "'no difference we can detect'."],
     solution="""
@@ -356,10 +388,11 @@ q5 = ValueQuestion(
     course = course_data(TASKS)
     runs_5 = single_task_runs(purchase, data, SEEDS, TrainingPlan())
     runs_15 = single_task_runs(purchase, course, SEEDS, TrainingPlan())
-    difference = metric_interval(
-        "binary", "auc", course.y_test["purchase"],
-        [run.predictions["test"]["purchase"] for run in runs_5], course.users("test"),
-        reference=[run.predictions["test"]["purchase"] for run in runs_15])
-    answer = verdict(difference)
+    result = comparison_of(
+        {"15 %": [{"purchase": run.predictions["val"]["purchase"]} for run in runs_15],
+         "5 %": [{"purchase": run.predictions["val"]["purchase"]} for run in runs_5]},
+        course.y_val, course.users("val"), ["purchase"], split="val", reference="15 %")
+    print(result.difference("5 %", "purchase"))
+    verdict = ...  # the interval decides
     """,
 )

@@ -273,23 +273,32 @@ q4 = ChoiceQuestion(
     "03.q4",
     "In which situation is hard parameter sharing the best first choice?",
     options={
-        "a": "predicting click and a warehouse's delivery delay from the same impressions: the "
-             "two depend on very different features",
-        "b": "a single task with millions of labels",
-        "c": "click and add-to-cart in a new market: both depend on the same customers and "
+        "a": "click and add-to-cart in a new market: both depend on the same customers and "
              "items, and add-to-cart has few labels",
+        "b": "a single task with millions of labels, trained on the biggest machine available",
+        "c": "predicting click and a warehouse's delivery delay from the same impressions: the "
+             "two depend on very different features",
         "d": "two tasks owned by two teams who each retrain their model on their own schedule",
     },
-    answer="c",
+    answer="a",
     why_not={
-        "a": "tasks that need very different features fight over one shared bottom (negative "
-             "transfer); hard sharing suits strongly related tasks",
         "b": "with one task there is nothing to share: multi-task learning needs related tasks",
+        "c": "tasks that need very different features fight over one shared bottom (negative "
+             "transfer); hard sharing suits strongly related tasks",
         "d": "hard sharing ties the tasks into one model: neither team could retrain its task "
              "alone",
     },
+    min_reason_words=5,
     reason_solution="the tasks are strongly related and the scarce task borrows what the "
                     "shared layers learn from the plentiful one",
+    reason_keywords=[
+        ("relat", "similar", "same customers", "same items", "same features", "same users",
+         "common", "相关", "相似"),
+        ("scarce", "few", "borrow", "little", "label", "transfer", "help", "稀缺", "少", "借"),
+    ],
+    reason_hint="right choice, but say why: name how the two tasks relate (they depend on the "
+                "same customers and items) and who gains (the task with few labels borrows "
+                "what the shared layers learn from the other)",
     hints=["Hard sharing forces every task to use the same hidden features.",
            "When does using the same features help, and whom does it help most?"],
 )

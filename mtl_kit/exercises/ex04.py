@@ -115,7 +115,7 @@ q1 = CodeQuestion(
 # -- q2: converting β between the two conventions --------------------------------------------
 
 #: A β written for the textbook formula β Σ_i Σ_j d(θ_i, θ_j) (ordered pairs).
-TEXTBOOK_BETA = 0.05
+TEXTBOOK_BETA = 0.075
 
 
 def _mtl_kit_beta() -> float:
@@ -164,6 +164,14 @@ q3 = ChoiceQuestion(
     },
     reason_solution="a larger β makes every unit of distance cost more, so the optimiser keeps "
                     "the towers closer, and for very large β they act as one shared bottom",
+    reason_keywords=[
+        ("penal", "cost", "pull", "β", "beta", "price", "惩罚", "代价"),
+        ("clos", "together", "shrink", "smaller", "distan", "near", "one shared", "same",
+         "靠近", "接近", "距离", "相同"),
+    ],
+    reason_hint="right choice, but say why: name what β scales (the penalty on the distance, "
+                "which pulls the towers together) and where that ends (towers so close they "
+                "act as one shared bottom)",
     hints=["What does the optimiser minimise? Which term of it does β scale?",
            "Think of β = 0 (no pull at all) and of a huge β."],
 )
@@ -190,6 +198,12 @@ q4 = ChoiceQuestion(
     },
     reason_solution="the tasks are only weakly related, so each needs its own features, and "
                     "choosing β on validation finds how much sharing helps",
+    reason_keywords=[
+        ("weak", "relat", "differ", "own", "相关", "不同"),
+        ("valid", "验证"),
+    ],
+    reason_hint="right choice, but say why: name that the tasks are only weakly related (so "
+                "each keeps its own tower) and that β is chosen on the validation split",
     hints=["Which β reproduces separate models, and which one hard sharing?"],
 )
 

@@ -6,7 +6,8 @@ experiment.
 * ``q2`` (``05.q2``) Δm of a multi-task model from a small metric table (one metric is
   lower-is-better);
 * ``q3`` (``05.q3``) read the gate heatmap of an MMoE trained with another seed than the
-  lesson's (its experts are numbered differently): which expert does purchase rely on most?
+  lesson's (its experts are numbered differently): how much weight does purchase give, on
+  average, to the expert it relies on most?
 * ``q4`` (``05.q4``) when to pick MMoE over hard sharing, with a reason;
 * ``q5`` (``05.q5``) an experiment: do the gates buy anything? Compare the lesson's MMoE
   (4 experts) with a one-expert MMoE over 5 seeds on validation and read purchase's verdict
@@ -19,6 +20,7 @@ experiment and computes the verdict from its interval).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -213,9 +215,23 @@ def _top_expert() -> int:
     return int(np.argmax(_mean_purchase_gate())) + 1
 
 
-def _as_int(answer: object) -> int | None:
-    value = float(answer)
-    return int(value) if value.is_integer() else None
+def _top_weight(task: str = "purchase") -> float:
+    """The largest of ``task``'s mean gate weights over the validation impressions."""
+    if task == "purchase":
+        return max(_mean_purchase_gate())
+    model, data = exercise_mmoe()
+    return float(model.gate_weights(data.x_val)[task].mean(axis=0).max())
+
+
+@cache
+def _largest_single_weight() -> float:
+    model, data = exercise_mmoe()
+    gates = model.gate_weights(data.x_val)["purchase"]
+    return float(gates[:, _top_expert() - 1].max())
+
+
+def _near(value: float, atol: float = 5e-4) -> Callable[[object], bool]:
+    return lambda answer: abs(float(answer) - value) <= atol
 
 
 @dataclass(frozen=True)
@@ -230,24 +246,32 @@ class _ComputedWrongAnswer(WrongAnswer):
 q3 = ValueQuestion(
     "05.q3",
     "In the heatmap of this exercise's MMoE (seed 6, so its experts are not numbered like the "
-    "lesson's; mean gate weights over the validation impressions, experts numbered 1 to 4), "
-    "which expert does purchase rely on most? Give the expert's number.",
-    expected=_top_expert,
+    "lesson's; mean gate weights over the validation impressions), how much weight does "
+    "purchase's gate give, on average, to the expert it relies on most? Give 3 decimals.",
+    expected=_top_weight,
+    atol=5e-4,
+    rtol=0.0,
     wrong=[
-        _ComputedWrongAnswer(lambda a: _as_int(a) == _top_expert() - 1,
-                             "np.argmax counts from 0, but the heatmap numbers the experts from "
-                             "1: add 1", example=lambda: _top_expert() - 1),
-        WrongAnswer(lambda a: 0 < float(a) < 1,
-                    "that looks like a gate weight; the question asks for the expert's number "
-                    "(1 to 4)", example=0.5),
-        WrongAnswer(lambda a: float(a) > MMOE_SETTINGS["n_experts"] or float(a) < 0,
-                    "the MMoE has 4 experts, numbered 1 to 4", example=5),
+        WrongAnswer(lambda a: float(a) in (1.0, 2.0, 3.0, 4.0),
+                    "that is an expert's number; the question asks for the mean weight "
+                    "purchase's gate gives that expert (a number between 0 and 1)", example=2),
+        WrongAnswer(lambda a: abs(float(a) - 0.25) < 5e-4,
+                    "every row's gate weights sum to 1, so their mean over the 4 experts is "
+                    "always 0.25; take the largest of the 4 mean weights", example=0.25),
+        _ComputedWrongAnswer(lambda a: _near(_top_weight("click"))(a),
+                             "that is click's gate; read purchase's row",
+                             example=lambda: round(_top_weight("click"), 3)),
+        _ComputedWrongAnswer(lambda a: _near(_largest_single_weight())(a),
+                             "that is the largest weight of a single impression; average over "
+                             "the validation impressions first, then take the largest expert",
+                             example=lambda: round(_largest_single_weight(), 3)),
     ],
-    hints=["Average each task's gate over the test rows: gates['purchase'].mean(axis=0) gives one "
-           "weight per expert.",
-           "np.argmax of that vector is the 0-based index of the most-used expert; the heatmap "
-           "numbers experts from 1."],
-    solution="answer = int(np.argmax(gates['purchase'].mean(axis=0))) + 1",
+    hints=["Average purchase's gate over the validation rows: gates['purchase'].mean(axis=0) "
+           "gives one weight per expert (they sum to 1).",
+           "The expert purchase relies on most has the largest of those weights: take .max()."],
+    solution="answer = round(float(gates['purchase'].mean(axis=0).max()), 3)",
+    correct_note="the heatmap rounds to 2 decimals; now compare purchase's row with click's: "
+                 "does each task lean on one expert, or spread its weight?",
 )
 
 # -- q4: MMoE or hard sharing? --------------------------------------------------------------
@@ -256,27 +280,36 @@ q4 = ChoiceQuestion(
     "05.q4",
     "When would you pick MMoE over hard parameter sharing?",
     options={
-        "a": "always: MMoE has more parameters, so it is at least as good as hard sharing",
-        "b": "when the tasks are strongly related and one has scarce labels, like click and "
-             "purchase: that is where MMoE clearly beat hard sharing in lesson 5",
-        "c": "when there is only one task",
-        "d": "when the tasks are only partly related or pull in different directions: each "
+        "a": "when the tasks are only partly related or pull in different directions: each "
              "task's gate can pick its own mix of experts instead of forcing every task through "
              "the same features",
+        "b": "when the tasks are strongly related and one has scarce labels, like click and "
+             "purchase: that is where MMoE clearly beat hard sharing in lesson 5",
+        "c": "when there is only one task, so that its gate can choose among several experts",
+        "d": "always: MMoE has more parameters and more freedom than one shared bottom, so it "
+             "is at least as good as hard sharing on every task",
     },
-    answer="d",
+    answer="a",
     why_not={
-        "a": "more parameters means more to fit and more to tune; in lesson 5 no architecture "
-             "was detectably better than hard sharing over 5 seeds",
         "b": "in lesson 5 MMoE was not detectably better than hard sharing on either task (its "
              "paired intervals include 0): for strongly related tasks one shared bottom is "
              "enough",
         "c": "with one task there is nothing to share between tasks: a single gate over experts "
              "is a plain mixture of experts, not multi-task learning",
+        "d": "more parameters means more to fit and more to tune; in lesson 5 no architecture "
+             "was detectably better than hard sharing over 5 seeds",
     },
     min_reason_words=5,
     reason_solution="with partly related or conflicting tasks a single shared bottom forces a "
                     "compromise, while separate gates let each task use the experts that help it",
+    reason_keywords=[
+        ("gate", "expert", "门控", "专家"),
+        ("partly", "partial", "conflict", "differ", "pull", "weak", "compromise", "unrelat",
+         "own mix", "部分", "冲突", "不同"),
+    ],
+    reason_hint="right choice, but say why: name what MMoE adds (a gate per task choosing its "
+                "own mix of experts) and when that pays (tasks only partly related, or in "
+                "conflict)",
     hints=["What does MMoE add to a shared bottom, and when is that freedom worth its cost?",
            "Look back at lesson 5's table: was MMoE detectably better than hard sharing there?"],
 )

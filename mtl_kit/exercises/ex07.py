@@ -295,16 +295,16 @@ q4 = ChoiceQuestion(
     "its AUC is exactly the same as before, but its probabilities are now over-confident (pushed "
     "towards 0 and 1, in the same order). What happens to the ranking by pCTR × pCVR?",
     options={
-        "a": "nothing: pCVR's AUC is unchanged, so every ranking that uses it is unchanged",
-        "b": "it changes only if pCTR's AUC changes as well",
-        "c": "it can change, and is likely worse: AUC only sees the order of pCVR, while the "
+        "a": "it can change, and is likely worse: AUC only sees the order of pCVR, while the "
              "product also uses its values; check pCVR's reliability diagram and recalibrate "
              "it on validation",
+        "b": "it changes only if pCTR's AUC changes as well",
+        "c": "nothing: pCVR's AUC is unchanged, so every ranking that uses it is unchanged",
         "d": "it changes, but always for the better: more confident predictions rank better",
     },
-    answer="c",
+    answer="a",
     why_not={
-        "a": "AUC depends only on the order of pCVR's scores; the product pCTR × pCVR uses their "
+        "c": "AUC depends only on the order of pCVR's scores; the product pCTR × pCVR uses their "
              "values, so a change that keeps the order can still reorder the products "
              "(lesson 7's distortion experiment)",
         "b": "pCTR did not change; the product changes because pCVR's values changed, even in "
