@@ -33,7 +33,8 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("weighting", ("mtl_kit.weighting",)),  # mtl_kit/weighting.py or the package weighting/
     ("training plumbing", ("mtl_kit.training", "mtl_kit.epoch_loop", "mtl_kit.task_gradients")),
     ("models", ("mtl_kit.models",)),
-    ("baselines and seed runs", ("mtl_kit.baselines", "mtl_kit.seed_runs", "mtl_kit.frames")),
+    ("baselines and seed runs", ("mtl_kit.baselines", "mtl_kit.seed_runs", "mtl_kit.frames",
+                                 "mtl_kit.transfer")),
     ("metrics", ("mtl_kit.metrics", "mtl_kit.intervals", "mtl_kit.ranking",
                  "mtl_kit.calibration")),
     ("experiments", ("mtl_kit.experiments", "mtl_kit.evaluation", "mtl_kit.fronts",

@@ -95,7 +95,8 @@ DEFINITIONS = {
     # the budget's learning rate (0.003) and λ_dwell (0.01), the share of ambiguous requests
     # (0.1), the accuracy a reader of the words alone can reach (0.9 + 0.1 / 3 ≈ 0.93) and the
     # tolerance of the accuracy claim (0.85, 0.95)
-    "09_applications.ipynb": {"0.003", "0.01", "0.1", "0.9", "0.93", "0.85", "0.95"},
+    "09_applications.ipynb": {"0.003", "0.01", "0.1", "0.9", "0.93", "0.85", "0.95",
+                              "0.0003"},  # the fine-tuning learning rate, a setting
 }
 NUMBER = re.compile(r"(?<![\w.])[+-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?|(?<![\w.])[+-]?\d+\.\d+")
 
