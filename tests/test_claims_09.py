@@ -95,6 +95,22 @@ def test_text_lifts_intent_shared_ranks_better_and_the_funnel_bias(data):
     assert esmm_gap.mean < naive_gap.low, (esmm_gap, naive_gap)
     assert np.isfinite(esmm_gap.mean)
 
+    # The control: with every purchase label kept, CVR on clicks is unbiased on the unclicked
+    # impressions and sees the gap (clicks depend only on observed features: the harm above is
+    # data sparsity, not the selection)
+    from mtl_kit.funnel import bias
+
+    _, y_full = plain.encode(data.train.unmasked().impressions.assign(
+        intent=lambda f: f["intent_name"]))
+    full = predict(alone, x_plain,
+                   {"purchase": cvr_on_clicks_labels(y_full["click"], y_full["purchase"])},
+                   x_test_plain)
+    full_preds = [p["purchase"] for p in full]
+    unclicked = bias(full_preds, data.test.truth("cvr"), clicked, users,
+                     population="not clicked")
+    assert abs(unclicked.mean) < 0.015, unclicked
+    assert funnel_gap(full_preds, clicked, users).high < -0.015
+
 
 def test_transfer_forgets_the_source_freezing_keeps_it_and_neither_beats_joint(data):
     """Pre-train on click, intent and dwell, fine-tune on the scarce purchase labels: every
