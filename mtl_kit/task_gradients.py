@@ -20,7 +20,8 @@ forward pass and one backward pass per task, then:
 On JAX the step is a pure function of the training state (``jax.vjp`` once, then its pullback
 once per task: T backward passes that reuse one forward pass), so it runs inside
 ``mtl_kit.epoch_loop``'s compiled epochs and ``jax.vmap`` over seeds. On TensorFlow a persistent
-``GradientTape`` gives the T gradients. Other backends get a clear error.
+``GradientTape`` gives the T gradients, on PyTorch ``torch.autograd.grad`` once per task. Other
+backends get a clear error.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from keras import ops
 from mtl_kit.weighting import GradientWeighting, TaskGradients
 
 #: Backends with a per-task gradient step.
-SUPPORTED_BACKENDS = ("jax", "tensorflow")
+SUPPORTED_BACKENDS = ("jax", "tensorflow", "torch")
 
 
 def check_backend(weighting_name: str) -> None:
@@ -42,8 +43,8 @@ def check_backend(weighting_name: str) -> None:
     if backend not in SUPPORTED_BACKENDS:
         raise ValueError(
             f"{weighting_name} needs each task's gradient, which mtl_kit computes on the "
-            f"{' and '.join(SUPPORTED_BACKENDS)} backends; this is {backend!r}. Set "
-            f"KERAS_BACKEND=jax (or tensorflow) before importing keras, or use a loss-level "
+            f"{', '.join(SUPPORTED_BACKENDS)} backends; this is {backend!r}. Set "
+            f"KERAS_BACKEND=jax (or tensorflow, torch) before importing keras, or a loss-level "
             f"strategy ('fixed', 'uncertainty', 'dwa')")
 
 
@@ -284,6 +285,56 @@ def train_step_tensorflow(model, data):
     return model.training_logs()
 
 
+# --------------------------------------------------------------------------------------------
+# PyTorch
+# --------------------------------------------------------------------------------------------
+def train_step_torch(model, data):
+    """``MultiTaskNet.train_step`` on PyTorch: one forward pass, then ``torch.autograd.grad``
+    once per task (the graph kept between them)."""
+    import torch
+    from keras.utils import unpack_x_y_sample_weight
+
+    x, y, _ = unpack_x_y_sample_weight(data)
+    variables = model.trainable_variables
+    y_pred = model(x, training=True)
+    losses = model.task_losses(y, y_pred, update_trackers=True)
+    extra = model.extra_loss(model.losses)
+    targets = losses + ([extra] if extra is not None else [])
+    watched = [v.value for v in variables]  # the torch Parameters
+    grads = []
+    for target in targets:
+        found = torch.autograd.grad(target, watched, retain_graph=True, allow_unused=True)
+        grads.append([torch.zeros_like(w) if g is None else g  # unconnected: zero
+                      for w, g in zip(watched, found, strict=True)])
+    grads = [torch.stack([grads[k][i] for k in range(len(targets))])
+             for i in range(len(variables))]
+    losses = torch.stack([loss.detach() for loss in losses])
+    plan = plan_for(model)
+    with torch.no_grad():
+        updates, weights, gradients = combine_gradients(model, grads, losses,
+                                                        model.optimizer.iterations)
+    if plan.weighting:
+        weighting = model.weighting
+        strategy_loss = weighting.weighting_loss(_constant(gradients))
+        own = torch.autograd.grad(strategy_loss, [v.value for v in weighting.trainable_variables],
+                                  allow_unused=True)
+        for i, grad, variable in zip(plan.weighting, own, weighting.trainable_variables,
+                                     strict=True):
+            updates[i] = torch.zeros_like(variable.value) if grad is None else grad
+    with torch.no_grad():
+        total = logged_loss(model, losses, 0.0 if extra is None else extra.detach())
+        model.optimizer.apply(updates, variables)
+        model._loss_tracker.update_state(total, sample_weight=_torch_rows(x))
+        update_diagnostics(model, gradients.gram, weights)
+    return model.training_logs()
+
+
+def _torch_rows(x) -> int:
+    from keras import tree
+
+    return int(next(i for i in tree.flatten(x) if i is not None).shape[0])
+
+
 def train_step(model, *args):
     """Dispatch to the backend's per-task gradient step."""
     backend = keras.backend.backend()
@@ -291,6 +342,8 @@ def train_step(model, *args):
         return train_step_jax(model, *args)
     if backend == "tensorflow":
         return train_step_tensorflow(model, *args)
+    if backend == "torch":
+        return train_step_torch(model, *args)
     check_backend(type(model.weighting).__name__)
     raise AssertionError("unreachable")
 

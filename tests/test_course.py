@@ -1,5 +1,6 @@
 """The course's standard shop: scarce purchase labels in training, complete labels in test."""
 
+import keras
 import numpy as np
 import pytest
 
@@ -32,6 +33,11 @@ def test_the_test_split_is_big_enough_for_a_purchase_auc_within_0_01():
     assert np.nansum(data.y_train["purchase"]) < 50
 
 
+def table_values(model, feature: str) -> np.ndarray:
+    """An embedding table as NumPy on any backend (torch's needs a detach)."""
+    return np.array(keras.ops.convert_to_numpy(model.encoder.embedding_table(feature)))
+
+
 def test_no_untrained_embedding_row_is_used_at_test_time():
     """Test users are new, so user_id is not a model input; every other id the validation and
     test rows use occurs in training, and its embedding row moves when the model trains."""
@@ -45,11 +51,11 @@ def test_no_untrained_embedding_row_is_used_at_test_time():
             x, _ = data.split_arrays(split)
             assert set(np.unique(x[feature])) <= seen, (feature, split)
     model = build_hard_sharing(data.tasks, data.features, seed=0)
-    before = {f: np.array(model.encoder.embedding_table(f)) for f in data.features.categorical}
+    before = {f: table_values(model, f) for f in data.features.categorical}
     model.fit(data.x_train, data.y_train, epochs=1, batch_size=512)
     for feature, initial in before.items():
         used = np.unique(data.x_test[feature])
-        after = np.array(model.encoder.embedding_table(feature))
+        after = table_values(model, feature)
         moved = np.any(after[used] != initial[used], axis=1)
         assert moved.all(), f"{feature}: rows {used[~moved]} used at test time never trained"
 

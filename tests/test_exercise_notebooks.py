@@ -24,7 +24,7 @@ SOLUTIONS = ROOT / "notebooks" / "solutions"
 #: Every lesson from the shop on has an exercise notebook (issue 7).
 LESSONS = ["01_the_shop", "02_single_task", "03_hard_sharing", "04_soft_sharing",
            "05_feature_sharing", "06_choosing_tasks", "07_evaluating", "08_task_conflicts",
-           "09_applications"]
+           "09_applications", "10_tools_and_outlook"]
 PRESENT = [name for name in LESSONS if (EXERCISES / f"{name}.ipynb").exists()]
 
 

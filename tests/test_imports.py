@@ -27,11 +27,13 @@ PACKAGE = Path(__file__).resolve().parents[1] / "mtl_kit"
 #: Every module of the package by layer, lowest first; a package name covers its submodules.
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
     # the root package only selects the Keras backend: importing any submodule runs it first
-    ("foundation", ("mtl_kit", "mtl_kit.backend", "mtl_kit.validation", "mtl_kit.palette")),
+    ("foundation", ("mtl_kit", "mtl_kit.backend", "mtl_kit.validation", "mtl_kit.palette",
+                    "mtl_kit.backends")),
     ("inputs and data", ("mtl_kit.inputs", "mtl_kit.data", "mtl_kit.course", "mtl_kit.text")),
     ("tasks", ("mtl_kit.tasks",)),
     ("weighting", ("mtl_kit.weighting",)),  # mtl_kit/weighting.py or the package weighting/
-    ("training plumbing", ("mtl_kit.training", "mtl_kit.epoch_loop", "mtl_kit.task_gradients")),
+    ("training plumbing", ("mtl_kit.training", "mtl_kit.epoch_loop", "mtl_kit.task_gradients",
+                           "mtl_kit.distributed", "mtl_kit.streaming")),
     ("models", ("mtl_kit.models",)),
     ("baselines and seed runs", ("mtl_kit.baselines", "mtl_kit.seed_runs", "mtl_kit.frames",
                                  "mtl_kit.transfer")),
@@ -40,6 +42,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("experiments", ("mtl_kit.experiments", "mtl_kit.evaluation", "mtl_kit.fronts",
                      "mtl_kit.selection", "mtl_kit.affinity", "mtl_kit.relatedness",
                      "mtl_kit.mmoe_experiment", "mtl_kit.balancing", "mtl_kit.conflict",
+                     "mtl_kit.gate_history",
                      "mtl_kit.paired", "mtl_kit.recommend", "mtl_kit.funnel",
                      "mtl_kit.assistant")),
     ("plots and explorer", ("mtl_kit.plots", "mtl_kit.explorer", "mtl_kit.evaluation_plots",

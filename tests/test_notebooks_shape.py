@@ -98,6 +98,8 @@ DEFINITIONS = {
     "09_applications.ipynb": {"0.003", "0.01", "0.1", "0.9", "0.93", "0.85", "0.95",
                               "0.0003",  # the fine-tuning learning rate, a setting
                               "0.015"},  # the tolerance of the funnel control's bias
+    # the tolerances of the gate claims (spread below 0.1 at the start, growth above 0.1)
+    "10_tools_and_outlook.ipynb": {"0.1"},
 }
 NUMBER = re.compile(r"(?<![\w.])[+-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?|(?<![\w.])[+-]?\d+\.\d+")
 

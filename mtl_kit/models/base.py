@@ -22,7 +22,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from mtl_kit import epoch_loop, task_gradients, training
+from mtl_kit import distributed, epoch_loop, task_gradients, training
 from mtl_kit.inputs import prepare_inputs, prepare_labels, warn_unlabelled_tasks
 from mtl_kit.models.layers import FeatureEncoder, as_feature_config
 from mtl_kit.tasks import TaskSpec, as_tasks
@@ -381,6 +381,8 @@ class MultiTaskNet(keras.Model):
 
         x: dict of input arrays (``ShopData.to_arrays``) or a float matrix (int features);
         y: ``{task: labels}`` with NaN for missing labels (or a list in task order).
+        Or x: a ``keras.utils.PyDataset`` of prepared ``(x, y)`` batches (data streamed from
+        disk, ``mtl_kit.streaming.ShardBatches``) and y None; it shuffles by itself.
         """
         check_int("epochs", epochs, minimum=1)
         check_int("batch_size", batch_size, minimum=1)
@@ -388,30 +390,69 @@ class MultiTaskNet(keras.Model):
             check_int("validation_batch_size", kwargs["validation_batch_size"], minimum=1)
         if self.optimizer is None:
             raise RuntimeError("compile the model first (the build_* functions do)")
-        x, y = self._prepare(x, y)
-        warn_unlabelled_tasks(y)
-        if validation_data is not None:
+        streamed = isinstance(x, keras.utils.PyDataset)
+        if streamed:
+            if y is not None:
+                raise ValueError("y must be None when x is a keras.utils.PyDataset: its batches "
+                                 "hold the labels")
+            sample = x.adapt_inputs() if hasattr(x, "adapt_inputs") else x[0][0]
+        else:
+            x, y = self._prepare(x, y)
+            warn_unlabelled_tasks(y)
+            sample = x
+        if validation_data is not None and not isinstance(validation_data,
+                                                          keras.utils.PyDataset):
             if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
-                raise ValueError("validation_data must be a pair (x_val, y_val)")
+                raise ValueError("validation_data must be a pair (x_val, y_val) or a "
+                                 "keras.utils.PyDataset")
             validation_data = self._prepare(*validation_data, argument="validation_data x")
-        self._ensure_ready(x)
+        self._ensure_ready(sample)
         if self.weighting.updates_per_epoch:  # e.g. DWA: new weights after every epoch
             kwargs["callbacks"] = [*(kwargs.get("callbacks") or []), EndEpoch(self.weighting)]
         if self._fresh:  # the first run after build/reset shuffles the same way every time
             keras.utils.set_random_seed(self.seed)
             self._fresh = False
+        if streamed:  # the PyDataset orders its rows itself (Keras' shuffle reorders batches)
+            kwargs.pop("shuffle", None)
+            devices = distributed.data_parallel_devices()
+            if devices > 1 and isinstance(validation_data, tuple):
+                validation_data = distributed.PaddedBatches(
+                    *validation_data, multiple=devices,
+                    batch_size=int(kwargs.pop("validation_batch_size", None) or batch_size))
+            return super().fit(x, validation_data=validation_data, epochs=int(epochs),
+                               shuffle=False, verbose=verbose, **kwargs)
         if epoch_loop.can_run(self, {"verbose": verbose, **kwargs}, (x, y, validation_data)):
             return epoch_loop.fit(self, x, y, validation_data=validation_data,
                                   epochs=int(epochs), batch_size=int(batch_size),
                                   verbose=verbose, **kwargs)
+        devices = distributed.data_parallel_devices()
+        if devices > 1:  # batches must split evenly over the devices (mtl_kit.distributed)
+            x = distributed.PaddedBatches(x, y, batch_size=int(batch_size), multiple=devices,
+                                          shuffle=bool(kwargs.pop("shuffle", True)))
+            y = None
+            if validation_data is not None and not isinstance(validation_data,
+                                                              keras.utils.PyDataset):
+                validation_data = distributed.PaddedBatches(
+                    *validation_data, multiple=devices,
+                    batch_size=int(kwargs.pop("validation_batch_size", None) or batch_size))
+            # PaddedBatches draws the row order itself (Keras' shuffle would reorder batches)
+            return super().fit(x, validation_data=validation_data, epochs=int(epochs),
+                               shuffle=False, verbose=verbose, **kwargs)
         return super().fit(x, y, validation_data=validation_data, epochs=int(epochs),
                            batch_size=int(batch_size), verbose=verbose, **kwargs)
 
     def evaluate(self, x=None, y=None, *, batch_size: int = 1024, verbose=0,
                  return_dict: bool = True, **kwargs):
         """Losses on (x, y): ``{"loss": …, "<task>_loss": …}`` (a dict by default)."""
+        if isinstance(x, keras.utils.PyDataset):  # batches made already (validation in fit)
+            return super().evaluate(x, y, batch_size=None, verbose=verbose,
+                                    return_dict=return_dict, **kwargs)
         check_int("batch_size", batch_size, minimum=1)
         x, y = self._prepare(x, y)
+        devices = distributed.data_parallel_devices()
+        if devices > 1:  # batches must split evenly over the devices (mtl_kit.distributed)
+            batches = distributed.PaddedBatches(x, y, batch_size=batch_size, multiple=devices)
+            return super().evaluate(batches, verbose=verbose, return_dict=return_dict, **kwargs)
         return super().evaluate(x, y, batch_size=batch_size, verbose=verbose,
                                 return_dict=return_dict, **kwargs)
 
@@ -477,6 +518,8 @@ class MultiTaskNet(keras.Model):
             raise ValueError("x has no rows: predict_tasks needs at least one")
         # Pad to whole batches: every call then reuses one compiled predict step, whatever n.
         batch_size = int(min(batch_size, max(256, 1 << (max(n_rows, 1) - 1).bit_length())))
+        # under DataParallel every batch splits evenly over the devices
+        batch_size = distributed.padded_size(batch_size, distributed.data_parallel_devices())
         padded = -n_rows % batch_size
         if padded:
             x = {k: _pad_rows(v, padded) for k, v in x.items()} if isinstance(x, dict) \

@@ -32,6 +32,7 @@ _EPSILON = 1e-8
 def cagrad_objective(weights, gram, c: float):
     """F(w) = g_w · g_0 + c ‖g_0‖ ‖g_w‖ (what w* minimises over the simplex)."""
     gram = ops.convert_to_tensor(gram, dtype="float32")
+    weights = ops.convert_to_tensor(weights, dtype="float32")
     g0_norm = ops.sqrt(ops.mean(gram) + _EPSILON)
     return (ops.sum(weights * ops.mean(gram, axis=1))
             + c * g0_norm * ops.sqrt(ops.sum(weights * ops.matmul(gram, weights)) + _EPSILON))
