@@ -3,7 +3,7 @@ judgements and an experiment.
 
 * ``q1`` (``09.q1``) write HR@k, ``hit_rate_at_k(y_true, score, users, k)``, in NumPy; checked
   against ``mtl_kit.ranking.hit_rate_at_k`` on random customers for k = 1, 3 and 5;
-* ``q2`` (``09.q2``) the id ``encode_frame`` gives membership "gold" on the exercise's frame
+* ``q2`` (``09.q2``) the ids ``encode_frame``'s encoder gives three new customers' memberships
   (a column the lesson did not encode);
 * ``q3`` (``09.q3``) why a CVR model trained on clicks overrates the unclicked impressions, with
   a reason;
@@ -30,7 +30,8 @@ from mtl_kit.exercises.experiment import (
     verdict_mistakes,
 )
 
-__all__ = ["EXERCISE_COLUMNS", "VERDICTS", "exercise_frame", "q1", "q2", "q3", "q4", "q5"]
+__all__ = ["EXERCISE_COLUMNS", "NEW_MEMBERSHIPS", "VERDICTS", "exercise_frame", "new_members",
+           "q1", "q2", "q3", "q4", "q5"]
 
 # -- q1: HR@k by hand ----------------------------------------------------------------------------
 
@@ -121,53 +122,68 @@ def data_frame(data):
     return frame.reset_index(drop=True)
 
 
-def _gold_id() -> int:
+#: The memberships of the three new customers q2 encodes.
+NEW_MEMBERSHIPS = ("gold", "none", "silver")
+
+
+def new_members():
+    """Three new rows, as they would arrive after training."""
+    import pandas as pd
+
+    return pd.DataFrame({"city_tier": ["tier1"] * 3, "membership": list(NEW_MEMBERSHIPS),
+                         "price": [120.0, 80.0, 45.0], "click": [0.0, 0.0, 0.0]})
+
+
+def _encoder():
     from mtl_kit.frames import encode_frame
 
     _, _, encoder = encode_frame(exercise_frame(), categorical=["city_tier", "membership"],
                                  numeric=["price"], labels={"click": "binary"})
-    return encoder.features.vocabularies["membership"].index("gold")
+    return encoder
 
 
-def _table_rows() -> int:
-    from mtl_kit.frames import encode_frame
-
-    _, _, encoder = encode_frame(exercise_frame(), categorical=["city_tier", "membership"],
-                                 numeric=["price"], labels={"click": "binary"})
-    return encoder.features.categorical["membership"]
+def _new_ids() -> list[int]:
+    return [int(i) for i in _encoder().inputs(new_members())["membership"]]
 
 
-def _shop_order_id() -> int:
+def _shop_order_ids() -> list[int]:
+    """The ids a learner gets by counting the shop's list (none, silver, gold) from 0."""
     from mtl_kit.data.features import MEMBERSHIPS
 
-    return MEMBERSHIPS.index("gold")
+    return [MEMBERSHIPS.index(m) for m in NEW_MEMBERSHIPS]
+
+
+def _ids(answer) -> list[int]:
+    return [int(a) for a in list(answer)]
 
 
 q2 = ValueQuestion(
     "09.q2",
     "Encode exercise_frame() with encode_frame(frame, categorical=['city_tier', 'membership'], "
-    "numeric=['price'], labels={'click': 'binary'}). Which id does the encoder give the "
-    "membership 'gold'?",
-    expected=_gold_id,
+    "numeric=['price'], labels={'click': 'binary'}). Then encode new_members() (three new "
+    "customers: gold, none, silver) with the encoder's inputs(...). Which membership ids do "
+    "the three rows get, as a list?",
+    expected=_new_ids,
     wrong=[
-        WrongAnswer(lambda a: int(a) == _shop_order_id() and _shop_order_id() != _gold_id(),
-                    "that is gold's place in the shop's list (none, silver, gold), counted from "
-                    "0; encode_frame orders a column's values by how often they occur, most "
-                    "frequent first, and keeps id 0 for the out-of-vocabulary bucket",
-                    example=2),
-        WrongAnswer(lambda a: int(a) == _table_rows() and _table_rows() != _gold_id(),
-                    "that is how many ids the column has (the rows of its embedding table, the "
-                    "unknown bucket included), not the id of 'gold'",
-                    example=4),
+        WrongAnswer(lambda a: _ids(a) == _shop_order_ids() != _new_ids(),
+                    "those ids count from 0, as the shop's list (none, silver, gold) does; "
+                    "encode_frame keeps id 0 for the out-of-vocabulary bucket and gives the "
+                    "values ids from 1, most frequent in the training frame first",
+                    example=[2, 0, 1]),
+        WrongAnswer(lambda a: sorted(_ids(a)) == sorted(_new_ids()) and _ids(a) != _new_ids(),
+                    "the right ids, in another order: give them row by row, as "
+                    "new_members() lists the customers (gold, none, silver)",
+                    example=[1, 2, 3]),
     ],
-    hints=["x, y, encoder = encode_frame(...); then look at encoder.categorical['membership'] "
-           "or encoder.features.vocabularies['membership'].",
-           "encoder.features.vocabularies['membership'].index('gold') is the id: entry 0 is "
-           "'<unknown>'."],
+    hints=["x, y, encoder = encode_frame(...); then encoder.inputs(new_members())['membership'] "
+           "gives the three ids; encoder.features.vocabularies['membership'] lists the values "
+           "by id.",
+           "Entry 0 of the vocabulary is '<unknown>'; the others follow by how often they "
+           "occur in the training frame."],
     solution="""
     x, y, encoder = encode_frame(frame, categorical=["city_tier", "membership"],
                                  numeric=["price"], labels={"click": "binary"})
-    answer = encoder.features.vocabularies["membership"].index("gold")
+    answer = encoder.inputs(new_members())["membership"].tolist()
     """,
 )
 
