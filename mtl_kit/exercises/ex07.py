@@ -28,8 +28,8 @@ from mtl_kit.exercises.experiment import (
     VERDICTS,
     ExperimentQuestion,
     check_comparison,
+    fake_comparison,
     judge_verdict,
-    synthetic_scores,
     verdict_mistakes,
 )
 
@@ -352,23 +352,9 @@ def _check_experiment(result: Any, verdict: Any) -> str | None:
                          "purchase's GAUC interval", _WRONG_SIGN)
 
 
-def _fake_result(split: str = "val", seeds: int = Q5_SEEDS, purchase_shift: float = 0.0,
-                 names: tuple[str, str] = (Q5_MODEL, "single-task")):
-    """A small synthetic Comparison shaped like the experiment's (for tests; trains nothing)."""
-    from mtl_kit.experiments import Comparison, SeedRun
-    from mtl_kit.tasks import as_tasks
-
-    rng, y, users, signal = synthetic_scores(7, n=6000)
-    n = len(users)
-    model, reference = [], []
-    for _ in range(seeds):
-        single = {t: signal[t] + rng.normal(scale=0.3, size=n) for t in y}
-        shared = {t: signal[t] + rng.normal(scale=0.3, size=n) for t in y}
-        shared["purchase"] = shared["purchase"] + purchase_shift * y["purchase"]
-        model.append(SeedRun({}, 3, {split: shared}))
-        reference.append(SeedRun({}, 3, {split: single}))
-    return Comparison(split, tuple(range(seeds)), as_tasks(("click", "purchase")), y, users,
-                      {names[1]: reference, names[0]: model}, names[1])
+def _fake_result(**settings: Any):
+    """A synthetic Comparison shaped like the experiment's (for tests; trains nothing)."""
+    return fake_comparison(**{"seed": 7, "names": (Q5_MODEL, "single-task"), "n": 6000, **settings})
 
 
 q5 = ExperimentQuestion(

@@ -29,8 +29,8 @@ from mtl_kit.exercises.experiment import (
     VERDICTS,
     ExperimentQuestion,
     check_comparison,
+    fake_comparison,
     judge_verdict,
-    synthetic_scores,
     verdict_mistakes,
 )
 
@@ -296,25 +296,9 @@ def _check_experiment(result: Any, verdict: Any) -> str | None:
                          "purchase's interval", _WRONG_SIGN)
 
 
-def _fake_result(split: str = "val", seeds: int = Q5_SEEDS, purchase_shift: float = 0.0,
-                 names: tuple[str, str] = (Q5_MODEL, Q5_REFERENCE)):
-    """A small synthetic Comparison shaped like the experiment's (for tests; trains nothing):
-    both runs score the same signal with their own noise; the first run's purchase scores are
-    shifted up by ``purchase_shift`` on the buyers."""
-    from mtl_kit.experiments import Comparison, SeedRun
-    from mtl_kit.tasks import as_tasks
-
-    rng, y, users, signal = synthetic_scores(8)
-    n = len(users)
-    model, reference = [], []
-    for _ in range(seeds):
-        other = {t: signal[t] + rng.normal(scale=0.3, size=n) for t in y}
-        mine = {t: signal[t] + rng.normal(scale=0.3, size=n) for t in y}
-        mine["purchase"] = mine["purchase"] + purchase_shift * y["purchase"]
-        model.append(SeedRun({}, 3, {split: mine}))
-        reference.append(SeedRun({}, 3, {split: other}))
-    return Comparison(split, tuple(range(seeds)), as_tasks(("click", "purchase")), y, users,
-                      {names[0]: model, names[1]: reference}, names[1])
+def _fake_result(**settings: Any):
+    """A synthetic Comparison shaped like the experiment's (for tests; trains nothing)."""
+    return fake_comparison(**{"seed": 8, "names": (Q5_MODEL, Q5_REFERENCE), **settings})
 
 
 q5 = ExperimentQuestion(

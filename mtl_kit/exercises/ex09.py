@@ -25,8 +25,8 @@ from mtl_kit.exercises.experiment import (
     VERDICTS,
     ExperimentQuestion,
     check_comparison,
+    fake_comparison,
     judge_verdict,
-    synthetic_scores,
     verdict_mistakes,
 )
 
@@ -280,22 +280,9 @@ def _check_experiment(result: Any, verdict: Any) -> str | None:
                          "purchase's interval", _WRONG_SIGN)
 
 
-def _fake_result(split: str = "val", seeds: int = Q5_SEEDS, purchase_shift: float = 0.0,
-                 names: tuple[str, str] = (Q5_MODEL, Q5_REFERENCE)):
+def _fake_result(**settings: Any):
     """A synthetic Comparison shaped like the experiment's (for tests; trains nothing)."""
-    from mtl_kit.paired import comparison_of
-
-    rng, y, users, signal = synthetic_scores(9)
-    n = len(users)
-    mine, other = [], []
-    for _ in range(seeds):
-        theirs = {t: signal[t] + rng.normal(scale=0.3, size=n) for t in y}
-        ours = {t: signal[t] + rng.normal(scale=0.3, size=n) for t in y}
-        ours["purchase"] = ours["purchase"] + purchase_shift * y["purchase"]
-        mine.append(ours)
-        other.append(theirs)
-    return comparison_of({names[0]: mine, names[1]: other}, y, users, ("click", "purchase"),
-                         split=split, reference=names[1])
+    return fake_comparison(**{"seed": 9, "names": (Q5_MODEL, Q5_REFERENCE), **settings})
 
 
 q5 = ExperimentQuestion(

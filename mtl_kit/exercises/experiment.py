@@ -82,6 +82,28 @@ def synthetic_scores(seed: int, n: int = 3000) -> tuple[np.random.Generator, dic
     return rng, y, users, signal
 
 
+def fake_comparison(seed: int, names: tuple[str, str], *, split: str = "val", seeds: int = 5,
+                    purchase_shift: float = 0.0, n: int = 3000) -> Any:
+    """A synthetic validation ``Comparison`` of two models shaped like an experiment question's
+    (for tests of the question; trains nothing). Both score :func:`synthetic_scores`' signal with
+    their own noise N(0, 0.3²) per seed; ``names[0]``'s purchase scores are shifted up by
+    ``purchase_shift`` on the buyers (a detectable gain when large); ``names[1]`` is the
+    reference."""
+    from mtl_kit.experiments import Comparison, SeedRun
+    from mtl_kit.tasks import as_tasks
+
+    rng, y, users, signal = synthetic_scores(seed, n=n)
+    model, reference = [], []
+    for _ in range(seeds):
+        theirs = {t: signal[t] + rng.normal(scale=0.3, size=len(users)) for t in y}
+        ours = {t: signal[t] + rng.normal(scale=0.3, size=len(users)) for t in y}
+        ours["purchase"] = ours["purchase"] + purchase_shift * y["purchase"]
+        model.append(SeedRun({}, 3, {split: ours}))
+        reference.append(SeedRun({}, 3, {split: theirs}))
+    return Comparison(split, tuple(range(seeds)), as_tasks(("click", "purchase")), y, users,
+                      {names[0]: model, names[1]: reference}, names[1])
+
+
 def verdict_mistakes(fake: Callable[..., Any], shifted: Mapping[str, Any], wrong_sign: str,
                      n_seeds: int) -> list[WrongAnswer]:
     """The mistakes every experiment question tests, on synthetic comparisons ``fake(**kw)``
