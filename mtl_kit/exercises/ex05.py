@@ -31,9 +31,8 @@ from mtl_kit.exercises import ChoiceQuestion, CodeQuestion, ValueQuestion, Wrong
 from mtl_kit.exercises.experiment import (
     VERDICTS,
     ExperimentQuestion,
-    check_comparison,
+    check_two_models,
     fake_comparison,
-    judge_verdict,
     verdict_mistakes,
 )
 
@@ -328,16 +327,11 @@ _WRONG_SIGN = (f"check the sign: the difference is {Q5_MODEL} minus {Q5_REFERENC
 
 
 def _check_experiment(result: Any, verdict: Any) -> str | None:
-    problem = check_comparison(result, Q5_SEEDS)
-    if problem is not None:
-        return problem
-    if sorted(result.models) != sorted([Q5_MODEL, Q5_REFERENCE]) \
-            or result.reference != Q5_REFERENCE:
-        return _WRONG_SETUP
-    if not {"click", "purchase"} <= {t.name for t in result.tasks}:
-        return "use the lesson's data: course_data(('click', 'purchase'))"
-    return judge_verdict(result.difference(Q5_MODEL, "purchase"), verdict,
-                         "purchase's interval", _WRONG_SIGN)
+    """Purchase's verdict for the two models (``check_two_models``)."""
+    return check_two_models(
+        result, verdict, model=Q5_MODEL, reference=Q5_REFERENCE, n_seeds=Q5_SEEDS,
+        setup_hint=_WRONG_SETUP, sign_hint=_WRONG_SIGN,
+        task_hint="use the lesson's data: course_data(('click', 'purchase'))")
 
 
 def _fake_result(**settings: Any):

@@ -82,6 +82,27 @@ def synthetic_scores(seed: int, n: int = 3000) -> tuple[np.random.Generator, dic
     return rng, y, users, signal
 
 
+def check_two_models(result: Any, verdict: Any, *, model: str, reference: str, n_seeds: int,
+                     setup_hint: str, sign_hint: str, task_hint: str,
+                     tasks: tuple[str, ...] = ("click", "purchase"),
+                     also_allowed: tuple[str, ...] = ()) -> str | None:
+    """The checker of an experiment that compares ``model`` with ``reference`` on purchase: None
+    when ``result`` is a validation comparison over ``n_seeds`` seeds of exactly those two
+    (``also_allowed`` may be there too, e.g. "single-task"), scoring ``tasks``, and ``verdict``
+    is what purchase's interval says; else the feedback (``setup_hint`` for the wrong models,
+    ``task_hint`` for missing tasks, ``sign_hint`` for a difference read the wrong way)."""
+    problem = check_comparison(result, n_seeds)
+    if problem is not None:
+        return problem
+    if set(result.models) - set(also_allowed) != {model, reference} \
+            or result.reference != reference:
+        return setup_hint
+    if not set(tasks) <= {t.name for t in result.tasks}:
+        return task_hint
+    return judge_verdict(result.difference(model, "purchase"), verdict, "purchase's interval",
+                         sign_hint)
+
+
 def fake_comparison(seed: int, names: tuple[str, str], *, split: str = "val", seeds: int = 5,
                     purchase_shift: float = 0.0, n: int = 3000) -> Any:
     """A synthetic validation ``Comparison`` of two models shaped like an experiment question's
