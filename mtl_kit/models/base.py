@@ -412,29 +412,21 @@ class MultiTaskNet(keras.Model):
         if self._fresh:  # the first run after build/reset shuffles the same way every time
             keras.utils.set_random_seed(self.seed)
             self._fresh = False
+        devices = distributed.data_parallel_devices()
         if streamed:  # the PyDataset orders its rows itself (Keras' shuffle reorders batches)
             kwargs.pop("shuffle", None)
-            devices = distributed.data_parallel_devices()
-            if devices > 1 and isinstance(validation_data, tuple):
-                validation_data = distributed.PaddedBatches(
-                    *validation_data, multiple=devices,
-                    batch_size=int(kwargs.pop("validation_batch_size", None) or batch_size))
+            validation_data = _split_evenly(validation_data, devices, batch_size, kwargs)
             return super().fit(x, validation_data=validation_data, epochs=int(epochs),
                                shuffle=False, verbose=verbose, **kwargs)
         if epoch_loop.can_run(self, {"verbose": verbose, **kwargs}, (x, y, validation_data)):
             return epoch_loop.fit(self, x, y, validation_data=validation_data,
                                   epochs=int(epochs), batch_size=int(batch_size),
                                   verbose=verbose, **kwargs)
-        devices = distributed.data_parallel_devices()
         if devices > 1:  # batches must split evenly over the devices (mtl_kit.distributed)
             x = distributed.PaddedBatches(x, y, batch_size=int(batch_size), multiple=devices,
                                           shuffle=bool(kwargs.pop("shuffle", True)))
             y = None
-            if validation_data is not None and not isinstance(validation_data,
-                                                              keras.utils.PyDataset):
-                validation_data = distributed.PaddedBatches(
-                    *validation_data, multiple=devices,
-                    batch_size=int(kwargs.pop("validation_batch_size", None) or batch_size))
+            validation_data = _split_evenly(validation_data, devices, batch_size, kwargs)
             # PaddedBatches draws the row order itself (Keras' shuffle would reorder batches)
             return super().fit(x, validation_data=validation_data, epochs=int(epochs),
                                shuffle=False, verbose=verbose, **kwargs)
@@ -583,6 +575,16 @@ class EndEpoch(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
         self.weighting.end_epoch({t: logs[f"{t}_loss"] for t in self.weighting.task_names})
+
+
+def _split_evenly(validation_data, devices: int, batch_size: int, kwargs: dict):
+    """Prepared validation pairs as ``PaddedBatches`` when a distribution splits each batch over
+    ``devices`` > 1 (``validation_batch_size`` is taken out of ``kwargs``); else unchanged."""
+    if devices > 1 and isinstance(validation_data, tuple):
+        return distributed.PaddedBatches(
+            *validation_data, multiple=devices,
+            batch_size=int(kwargs.pop("validation_batch_size", None) or batch_size))
+    return validation_data
 
 
 def _pad_rows(array: np.ndarray, extra: int) -> np.ndarray:
