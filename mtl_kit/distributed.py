@@ -84,6 +84,22 @@ def _rows(data: Any) -> int:
     return int(first.shape[0])
 
 
+def padded_batch(x: Any, y: dict | None, rows: np.ndarray, multiple: int) -> tuple:
+    """The batch ``rows`` of (x, y), padded to a multiple of ``multiple`` rows by repeating its
+    last row with NaN labels, which every task's masked loss skips: ``(x,)`` when y is None."""
+    extra = padded_size(len(rows), multiple) - len(rows)
+    if extra:
+        rows = np.concatenate([rows, np.repeat(rows[-1:], extra)])
+    batch_x = _take(x, rows)
+    if y is None:
+        return (batch_x,)
+    batch_y = {task: labels[rows].astype("float32", copy=True) for task, labels in y.items()}
+    if extra:
+        for labels in batch_y.values():
+            labels[-extra:] = np.nan
+    return batch_x, batch_y
+
+
 class PaddedBatches(keras.utils.PyDataset):
     """Prepared arrays as batches whose sizes divide by ``multiple`` (the device count).
 
@@ -121,17 +137,7 @@ class PaddedBatches(keras.utils.PyDataset):
 
     def __getitem__(self, index: int):
         rows = self.order[index * self.batch_size:(index + 1) * self.batch_size]
-        extra = padded_size(len(rows), self.multiple) - len(rows)
-        if extra:
-            rows = np.concatenate([rows, np.repeat(rows[-1:], extra)])
-        x = _take(self.x, rows)
-        if self.y is None:
-            return (x,)
-        y = {task: labels[rows].astype("float32", copy=True) for task, labels in self.y.items()}
-        if extra:
-            for labels in y.values():
-                labels[-extra:] = np.nan
-        return x, y
+        return padded_batch(self.x, self.y, rows, self.multiple)
 
 
 def cpu_cores() -> int:
@@ -208,6 +214,7 @@ __all__ = [
     "cpu_cores",
     "data_parallel_check",
     "data_parallel_devices",
+    "padded_batch",
     "padded_size",
     "simulated_devices_flags",
 ]

@@ -134,15 +134,7 @@ class ShardBatches(keras.utils.PyDataset):
         shard, local = self._locate(int(index))
         x, y, order = self._shard(shard)
         rows = order[local * self.batch_size:(local + 1) * self.batch_size]
-        extra = distributed.padded_size(len(rows), self.multiple) - len(rows)
-        if extra:
-            rows = np.concatenate([rows, np.repeat(rows[-1:], extra)])
-        batch_x = {key: value[rows] for key, value in x.items()}
-        batch_y = {task: labels[rows] for task, labels in y.items()}
-        if extra:
-            for labels in batch_y.values():
-                labels[-extra:] = np.nan
-        return batch_x, batch_y
+        return distributed.padded_batch(x, y, rows, self.multiple)
 
     def adapt_inputs(self) -> dict[str, np.ndarray]:
         """Prepared inputs of up to ``ADAPT_ROWS`` rows of the first shard (to fit the
