@@ -74,12 +74,20 @@ def time_epochs(backend: str, rows: int = 20_000, epochs: int = 2, batch_size: i
     if importlib.util.find_spec(BACKEND_PACKAGES[backend]) is None:
         raise RuntimeError(f"backend {backend!r} is not installed here: pip install "
                            f"{BACKEND_PACKAGES[backend]}")
-    env = {**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    done = subprocess.run([sys.executable, "-c", _SCRIPT, str(rows), str(epochs),
-                           str(batch_size)], env=env, capture_output=True, text=True,
+    return run_script(_SCRIPT, (rows, epochs, batch_size),
+                      {"KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "3"}, timeout,
+                      f"timing on {backend!r}")
+
+
+def run_script(script: str, args, env: dict[str, str], timeout: float, what: str) -> dict:
+    """Run ``script`` in a fresh Python process (the backend and XLA flags are read once per
+    process, so trying another one needs a new process) with ``env`` added to this one's; its
+    last printed line is JSON, returned as a dict. A failure raises, naming ``what``."""
+    done = subprocess.run([sys.executable, "-c", script, *map(str, args)],
+                          env={**os.environ, **env}, capture_output=True, text=True,
                           timeout=timeout, check=False)
     if done.returncode != 0:
-        raise RuntimeError(f"timing on {backend!r} failed:\n{done.stderr[-2000:]}")
+        raise RuntimeError(f"{what} failed:\n{done.stderr[-2000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
@@ -96,4 +104,5 @@ def time_fit(model, x, y, epochs: int = 2, batch_size: int = 256) -> float:
     return (time.perf_counter() - start) / epochs
 
 
-__all__ = ["BACKEND_PACKAGES", "installed_backends", "time_epochs", "time_fit"]
+__all__ = ["BACKEND_PACKAGES", "installed_backends", "run_script", "time_epochs",
+           "time_fit"]

@@ -28,17 +28,15 @@ N JAX devices. It must be set before JAX is imported (a fresh process), and it s
 from __future__ import annotations
 
 import importlib.util
-import json
 import math
 import os
-import subprocess
-import sys
 import textwrap
 from typing import Any
 
 import keras
 import numpy as np
 
+from mtl_kit.backends import run_script
 from mtl_kit.validation import check_flag, check_int
 
 #: The XLA flag that splits the host CPU into N devices.
@@ -198,14 +196,10 @@ def data_parallel_check(n_devices: int = 2, epochs: int = 2, batch_size: int = 2
                          f"got {batch_size}")
     if importlib.util.find_spec("jax") is None:
         raise RuntimeError("keras.distribution needs JAX: pip install jax")
-    env = {**os.environ, "KERAS_BACKEND": "jax",
+    env = {"KERAS_BACKEND": "jax",
            "XLA_FLAGS": simulated_devices_flags(n_devices, os.environ.get("XLA_FLAGS"))}
-    done = subprocess.run([sys.executable, "-c", _CHECK_SCRIPT, str(n_devices), str(epochs),
-                           str(batch_size)], env=env, capture_output=True, text=True,
-                          timeout=timeout, check=False)
-    if done.returncode != 0:
-        raise RuntimeError(f"the data-parallel run failed:\n{done.stderr[-2000:]}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return run_script(_CHECK_SCRIPT, (n_devices, epochs, batch_size), env, timeout,
+                      "the data-parallel run")
 
 
 __all__ = [
