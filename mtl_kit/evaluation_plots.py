@@ -85,7 +85,7 @@ def plot_threshold_sweep(y_true: Mapping, predictions: Mapping, chosen: Mapping[
         ax.annotate(f"{chosen_label}\nt = {t:.3f}", (t, 0.62), xytext=(-6, 0),
                     textcoords="offset points", ha="right", va="center", fontsize=8.5,
                     color=task_color(task), bbox=box)
-        ax.annotate("default\nt = 0.5", (0.5, 0.38), xytext=(-4, 0), textcoords="offset points",
+        ax.annotate("default\nt = 0.5", (0.5, 0.80), xytext=(-4, 0), textcoords="offset points",
                     ha="right", va="center", fontsize=8.5, color="#555555", bbox=box)
         at_t = threshold_curves(y_true[task], predictions[task], [t])["f1"].iloc[0]
         ax.plot([t], [at_t], "o", color=METRIC_STYLES["f1"]["color"], markersize=7, zorder=5)

@@ -16,7 +16,11 @@ p >= 0.5, so at the default t = 0.5 recall and F1 are 0 while accuracy is the sh
 negatives (0.99 for purchase): the model looks excellent and finds nothing. Choose t on the
 **validation** split, e.g. the F1-maximising threshold (:func:`choose_thresholds`), then apply
 that fixed t to the test split (``evaluate_tasks(..., thresholds=...)``). Choosing t on test
-makes the test F1 look better than it will be.
+makes the test F1 look better than it will be. Beside the decisions, read the ranking with
+ROC AUC and PR AUC (``metrics=("auc", "pr_auc", "precision", "recall", "f1")``): AP is read
+against the positive rate, which is a random score's AP. Called without ``thresholds``,
+``evaluate_tasks`` warns when 0.5 flags fewer rows than a tenth of a task's positives, and
+names these remedies.
 
 Formulas (TP, FP, FN, TN: the counts at threshold t; P = TP + FN positives):
 
@@ -298,20 +302,30 @@ def evaluate_tasks(model_or_predictions, x, y, tasks=None, overall: bool = True,
     return table
 
 
+#: ``evaluate_tasks`` warns when the default threshold flags fewer rows than this share of the
+#: positives: recall is then at most this share, and accuracy about the share of negatives.
+FEW_FLAGGED = 0.1
+
+
 def _warn_if_threshold_finds_nothing(task: str, y_true, y_pred, names) -> None:
-    """Warn when the default threshold 0.5 marks no row positive though positives exist: the
-    threshold-based metrics (recall, F1, precision) are then 0 and accuracy is the share of
-    negatives, which says nothing about the model."""
+    """Warn when the default threshold 0.5 flags (almost) nothing though positives exist: fewer
+    rows reach it than ``FEW_FLAGGED`` × the positives, so recall (≤ flagged / positives) and F1
+    are near 0 and accuracy is about the share of negatives, which says nothing about the
+    model. The warning names the remedies: a threshold chosen on validation, and PR AUC."""
     if not {"recall", "f1", "precision"} & set(names or ()):
         return
     labels = np.asarray(y_true, dtype="float64").reshape(-1)
     scores = np.asarray(y_pred, dtype="float64").reshape(-1)
     observed = ~np.isnan(labels)
-    if np.any(labels[observed] == 1) and not np.any(scores[observed] >= DEFAULT_THRESHOLD):
+    positives = int(np.sum(labels[observed] == 1))
+    flagged = int(np.sum(scores[observed] >= DEFAULT_THRESHOLD))
+    if positives > 0 and flagged < FEW_FLAGGED * positives:
         warnings.warn(
-            f"no {task!r} prediction reaches the default threshold {DEFAULT_THRESHOLD}: its "
-            f"recall and F1 are 0 and its accuracy is the share of negatives. Choose thresholds "
-            f"on the validation split (choose_thresholds) and pass them as thresholds=",
+            f"only {flagged:,} {task!r} predictions reach the default threshold "
+            f"{DEFAULT_THRESHOLD} for {positives:,} positives: its recall and F1 are near 0 and "
+            f"its accuracy is about the share of negatives. Choose thresholds on the "
+            f"validation split (choose_thresholds) and pass them as thresholds=; read the "
+            f"ranking with 'auc' and 'pr_auc' (metrics=...)",
             UserWarning, stacklevel=3)
 
 
@@ -677,6 +691,7 @@ def compare_to_single_task(mtl_model, single_models: Mapping, x, y, metric=None)
 __all__ = [
     "AVAILABLE_METRICS",
     "DEFAULT_THRESHOLD",
+    "FEW_FLAGGED",
     "METRIC_HIGHER_IS_BETTER",
     "THRESHOLD_METRICS",
     "average_precision_influence",

@@ -269,3 +269,26 @@ def test_default_threshold_that_finds_nothing_is_reported():
         table = evaluate_tasks({"purchase": scores}, None, {"purchase": labels}, task,
                                thresholds=cut)
     assert table.set_index("metric").loc["recall", "value"] > 0.9
+
+
+def test_a_default_threshold_that_flags_almost_nothing_is_reported_too():
+    """A few rows above 0.5 do not make 0.5 a sensible threshold: with fewer flagged rows than a
+    tenth of the positives (recall at most 0.1) evaluate_tasks still warns and names PR AUC;
+    once 0.5 flags enough rows it is quiet."""
+    from mtl_kit.metrics import FEW_FLAGGED, evaluate_tasks
+    from mtl_kit.tasks import TaskSpec
+
+    rng = np.random.default_rng(1)
+    labels = (rng.random(2000) < 0.05).astype("float64")
+    scores = np.clip(0.02 + 0.2 * labels + 0.05 * rng.random(2000), 0, 0.4)
+    positives = int(labels.sum())
+    task = [TaskSpec("purchase", "binary")]
+    few = int(FEW_FLAGGED * positives) - 1
+    scores[np.flatnonzero(labels)[:few]] = 0.6  # a handful of confident hits
+    with pytest.warns(UserWarning, match=f"only {few} 'purchase' predictions .*pr_auc"):
+        table = evaluate_tasks({"purchase": scores}, None, {"purchase": labels}, task)
+    assert 0 < table.set_index("metric").loc["recall", "value"] < FEW_FLAGGED
+    scores[np.flatnonzero(labels)[:positives // 2]] = 0.6  # half the positives reach 0.5
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        evaluate_tasks({"purchase": scores}, None, {"purchase": labels}, task)
