@@ -99,8 +99,8 @@ def task_scores(model: Any, x: Any, y: Mapping[str, np.ndarray]) -> dict[str, fl
     (``mtl_kit.metrics.evaluate_tasks``; AUC for classification, RMSE for regression)."""
     from mtl_kit.metrics import evaluate_tasks
 
-    table = evaluate_tasks(model, x, y, overall=False)
     primary = {t.name: t.primary_metric for t in model.tasks}
+    table = evaluate_tasks(model, x, y, overall=False, metrics=tuple(set(primary.values())))
     return {row.task: float(row.value) for row in table.itertuples()
             if row.metric == primary[row.task]}
 
