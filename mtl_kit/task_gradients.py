@@ -61,8 +61,11 @@ class GradientPlan:
 def plan_for(model) -> GradientPlan:
     """The model's :class:`GradientPlan` (computed once, Python-side)."""
     plan = getattr(model, "_gradient_plan", None)
-    positions = {id(v): i for i, v in enumerate(model.trainable_variables)}
-    if plan is None or len(positions) != getattr(model, "_gradient_plan_size", -1):
+    trainable = model.trainable_variables
+    key = tuple(id(v) for v in trainable)  # freezing or unfreezing a layer changes it
+    if plan is None or key != getattr(model, "_gradient_plan_key", None):
+        positions = {identity: i for i, identity in enumerate(key)}
+
         def where(variables):
             return tuple(sorted(positions[id(v)] for v in variables if id(v) in positions))
 
@@ -70,7 +73,7 @@ def plan_for(model) -> GradientPlan:
                             last_shared=where(model.last_shared_variables),
                             weighting=where(model.weighting.trainable_variables))
         object.__setattr__(model, "_gradient_plan", plan)
-        object.__setattr__(model, "_gradient_plan_size", len(positions))
+        object.__setattr__(model, "_gradient_plan_key", key)
     return plan
 
 

@@ -227,3 +227,36 @@ def test_epoch_callbacks_take_effect_as_in_keras_fit(data, name):
                                    rtol=1e-5)
         assert lean_history["loss"][0] > lean_history["intent_loss"][0] * 1.01
         assert lean.loss_weights["purchase"] == 0.0
+
+
+@jax_only
+@pytest.mark.parametrize("strategy", ["dwa", "gradnorm", "pcgrad"])
+def test_strategies_state_and_callbacks_match_keras_fit(data, strategy):
+    """A strategy's state (DWA's per-epoch weights, GradNorm's learned weights and L_t(0)) and
+    a learning rate set by a callback between epochs: the fast loop trains the same run as
+    Keras' fit, diagnostics included. (PCGrad has no variables: while its layer was left
+    unbuilt, Keras' fit drew a batch to build it, used up a shuffle and trained another run.)"""
+    x, y, _, _ = data
+    kwargs = {"epochs": 3, "batch_size": 256}
+    sizes = {"shared": (8,), "head": (4,), "embedding_dim": 2, "seed": 4,
+             "weighting": strategy}
+
+    def schedule():
+        return keras.callbacks.LearningRateScheduler(lambda epoch, lr: 0.02 * 0.5 ** epoch)
+
+    lean = build_hard_sharing(TASKS, FEATURES, **sizes)
+    assert epoch_loop.can_run(lean, {"callbacks": [schedule()]}, (x, y))
+    lean_history = lean.fit(x, y, callbacks=[schedule()], **kwargs).history
+    plain = build_hard_sharing(TASKS, FEATURES, **sizes)
+    plain_history = _keras_fit(plain, x, y, callbacks=[schedule()], **kwargs).history
+    assert sorted(lean_history) == sorted(plain_history)
+    np.testing.assert_allclose(lean_history["learning_rate"], [0.02, 0.01, 0.005], rtol=1e-6)
+    for key, values in plain_history.items():
+        np.testing.assert_allclose(lean_history[key], values, rtol=1e-4, atol=1e-6,
+                                   err_msg=key)
+    for a, b in zip(lean.weighting.variables, plain.weighting.variables, strict=True):
+        np.testing.assert_allclose(keras.ops.convert_to_numpy(a.value),
+                                   keras.ops.convert_to_numpy(b.value), rtol=1e-4, atol=1e-6,
+                                   err_msg=a.name)
+    if strategy == "dwa":  # the weights did change between epochs
+        assert not np.allclose(keras.ops.convert_to_numpy(lean.weighting.task_weights()), 1.0)

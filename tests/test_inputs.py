@@ -255,6 +255,12 @@ MISTAKES = (
     # not mistakes: these must train and predict finitely
     "extra input", "extra task", "y a list", "all labels missing", "ids as (n, 1)",
 )
+#: Mistakes in the labels (``predict_tasks`` has no labels: for it they change nothing).
+LABEL_MISTAKES = ("bad label", "short labels", "text labels", "missing task")
+INT_MISTAKES = ("bool int", "float int", "zero int", "text int")
+#: Not mistakes: every call must succeed with them.
+ACCEPTED = ("none", "extra input", "extra task", "y a list", "all labels missing",
+            "ids as (n, 1)")
 _BAD_LABELS = {"binary": [2.0, 0.5, -1.0, np.inf], "multiclass": [3.0, -1.0, 1.5, np.inf],
                "regression": [np.inf, -np.inf]}
 
@@ -343,13 +349,15 @@ def _apply(mistake, args, kwargs, rng):
     return args, kwargs
 
 
-@settings(max_examples=60, deadline=None, derandomize=True, database=None,
+@pytest.mark.parametrize("mistake", ("none", *MISTAKES))
+@settings(max_examples=6, deadline=None, derandomize=True, database=None,
           suppress_health_check=[HealthCheck.too_slow])
 @given(call=st.sampled_from(["fit", "fit with validation", "evaluate", "predict_tasks"]),
-       mistake=st.one_of(st.just("none"), st.sampled_from(MISTAKES)),
        seed=st.integers(0, 2**32 - 1))
-def test_fuzz_every_call_succeeds_finitely_or_refuses_clearly(model, call, mistake, seed):
-    """Each call succeeds with finite losses/predictions, or raises TypeError/ValueError.
+def test_fuzz_every_call_succeeds_finitely_or_refuses_clearly(model, mistake, call, seed):
+    """Every mistake (one per parametrised case, on random valid data and a random call):
+    a mistake is refused with TypeError/ValueError naming the argument, before any training;
+    valid input (``ACCEPTED``) succeeds with finite losses/predictions.
 
     Valid numbers stay within a few thousand: values big enough to overflow float32 arithmetic
     inside the model are a numerical matter, not an input check's.
@@ -357,13 +365,26 @@ def test_fuzz_every_call_succeeds_finitely_or_refuses_clearly(model, call, mista
     rng = np.random.default_rng(seed)
     args, kwargs = _apply(mistake, *_valid_call(rng, call), rng)
     method = getattr(model, "fit" if call.startswith("fit") else call)
+    accepted = mistake in ACCEPTED or (call == "predict_tasks" and mistake in LABEL_MISTAKES)
+    step = int(keras.ops.convert_to_numpy(model.optimizer.iterations))
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # unlabelled tasks warn; fine here
             result = method(*args, **kwargs)
     except (TypeError, ValueError) as error:
-        assert str(error), "an error without a message"
+        message = str(error)
+        assert not accepted, f"{call} refused valid input ({mistake}): {message}"
+        # refused before any training, naming the argument at fault
+        assert int(keras.ops.convert_to_numpy(model.optimizer.iterations)) == step, message
+        if mistake in INT_MISTAKES:
+            named = [k for k in kwargs if k in message]
+        elif mistake in LABEL_MISTAKES:
+            named = re.findall(r"\by\b", message)
+        else:
+            named = re.findall(r"\bx\b", message)
+        assert named, f"{mistake}: the message does not name the argument: {message}"
         return
+    assert accepted, f"{call} accepted a mistake ({mistake}) instead of refusing it"
     if call.startswith("fit"):
         values = [v for series in result.history.values() for v in series]
     elif call == "evaluate":

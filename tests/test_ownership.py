@@ -149,15 +149,8 @@ def test_task_gradients_follow_ownership(name):
 
 def test_strategy_variables_are_nobody_s():
     """A learned weighting (uncertainty's log σ²) is neither shared nor a task's."""
-    from mtl_kit import weighting
-
-    if not hasattr(weighting, "UncertaintyWeighting"):
-        pytest.skip("the weighting package has no UncertaintyWeighting yet")
-    try:
-        model = models.build_hard_sharing(THREE, FEATURES, shared=(8,), head=(), seed=0,
-                                          weighting="uncertainty", **SMALL)
-    except (TypeError, ValueError) as error:
-        pytest.skip(f"weighting='uncertainty' not accepted yet: {error}")
+    model = models.build_hard_sharing(THREE, FEATURES, shared=(8,), head=(), seed=0,
+                                      weighting="uncertainty", **SMALL)
     strategy = _ids(model.weighting.trainable_variables)
     assert strategy and strategy <= _ids(model.trainable_variables)
     claimed = _ids(model.shared_variables).union(

@@ -192,15 +192,58 @@ STARTING_STATE = {
 }
 
 
-@pytest.mark.skipif(not JAX, reason="per-task gradients by jax.jacrev")
+def losses_and_jacobian(model, before, x, y) -> tuple[np.ndarray, list[np.ndarray]]:
+    """(L_1, …, L_T) and, per trainable variable, its rows ∇L_t (T, *shape) at the weights
+    ``before``, each task differentiated on its own (jax.jacrev, a TensorFlow tape, or
+    torch.autograd.grad per task)."""
+    prepared, n_rows = prepare_inputs(model.feature_config, x)
+    labels = prepare_labels(model.tasks, y, n_rows)
+    non_trainable = [v.value for v in model.non_trainable_variables]  # the adapted encoder
+    if JAX:
+        import jax
+        import jax.numpy as jnp
+
+        def task_losses(trainable):
+            return jnp.stack(model.stateless_task_losses(trainable, non_trainable, prepared,
+                                                         labels))
+
+        jacobian = jax.jacrev(task_losses)(before)
+        losses = task_losses(before)
+    elif keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        for variable, value in zip(model.trainable_variables, before, strict=True):
+            variable.assign(value)
+        watched = [v.value for v in model.trainable_variables]
+        with tf.GradientTape(persistent=True) as tape:
+            losses = model.stateless_task_losses(watched, non_trainable, prepared, labels)
+        rows = [tape.gradient(loss, watched, unconnected_gradients="zero") for loss in losses]
+        jacobian = [np.stack([tf.convert_to_tensor(row[i]).numpy() for row in rows])
+                    for i in range(len(watched))]
+        losses = [float(loss) for loss in losses]
+    else:  # torch
+        import torch
+
+        for variable, value in zip(model.trainable_variables, before, strict=True):
+            variable.assign(value)
+        watched = [v.value for v in model.trainable_variables]
+        losses = model.stateless_task_losses(watched, non_trainable, prepared, labels)
+        rows = [torch.autograd.grad(loss, watched, retain_graph=True, allow_unused=True)
+                for loss in losses]
+        jacobian = [np.stack([np.zeros(tuple(w.shape)) if row[i] is None
+                              else row[i].detach().cpu().numpy() for row in rows])
+                    for i, w in enumerate(watched)]
+        losses = [float(loss.detach()) for loss in losses]
+    return (np.asarray(losses, dtype="float64"),
+            [np.asarray(g, dtype="float64") for g in jacobian])
+
+
 @pytest.mark.parametrize("strategy", tuple(STRATEGIES))
 def test_one_sgd_step_applies_the_strategys_direction(strategy, data):
     """SGD with learning rate 1 on one batch: θ_sh changes by −d = −Σ_t w_t g_t; task t's own
     parameters by −w_t ∇L_t (loss weightings, GradNorm) or −∇L_t (PCGrad, MGDA, CAGrad); the
-    strategy's learned variables by −∇ of what they minimise."""
-    import jax
-    import jax.numpy as jnp
-
+    strategy's learned variables by −∇ of what they minimise. On every backend with a per-task
+    step (on TensorFlow the embedding tables' gradients are sparse, combined apart)."""
     x, y = data
     weighting = (make_weighting("fixed", NAMES, weights={"click": 0.5, "dwell": 2.0})
                  if strategy == "fixed" else strategy)
@@ -216,16 +259,7 @@ def test_one_sgd_step_applies_the_strategys_direction(strategy, data):
     change = [a - b for a, b in zip(values(variables), before, strict=True)]
 
     # the task gradients at θ_0, each on its own: rows of the Jacobian of (L_1, …, L_T)
-    prepared, n_rows = prepare_inputs(model.feature_config, x)
-    labels = prepare_labels(model.tasks, y, n_rows)
-    non_trainable = [v.value for v in model.non_trainable_variables]  # the adapted encoder
-
-    def task_losses(trainable):
-        return jnp.stack(model.stateless_task_losses(trainable, non_trainable, prepared,
-                                                     labels))
-
-    losses = np.asarray(task_losses(before), dtype="float64")
-    jacobian = [np.asarray(g, dtype="float64") for g in jax.jacrev(task_losses)(before)]
+    losses, jacobian = losses_and_jacobian(model, before, x, y)
     position = {id(v): i for i, v in enumerate(variables)}
     shared = [position[id(v)] for v in model.shared_variables]
     flat = np.concatenate([jacobian[i].reshape(3, -1) for i in shared], axis=1)  # (T, P_sh)
@@ -468,3 +502,27 @@ def test_fit_seeds_trains_dwa_one_seed_after_another(full_data):
             assert history["loss"][epoch] == pytest.approx(total, rel=1e-5)
     model.reset()
     assert model.fit(x, y, epochs=3, batch_size=32).history == runs.histories[0]
+
+
+def test_the_gradient_plan_follows_frozen_layers():
+    """Which positions of ``trainable_variables`` are shared is recomputed when layers are
+    frozen or unfrozen, also when the number of trainable variables stays the same."""
+    model = build_hard_sharing(TASKS, FEATURES, shared=(6, 4), head=(3,), embedding_dim=2,
+                               weighting="pcgrad")
+
+    def expected():
+        position = {id(v): i for i, v in enumerate(model.trainable_variables)}
+        return tuple(sorted(position[id(v)] for v in model.shared_variables
+                            if id(v) in position))
+
+    assert task_gradients.plan_for(model).shared == expected()
+    n_shared = len(expected())
+    head = model.heads[0][0]
+    head.trainable = False  # a task's layer: the shared ones move up two positions
+    assert task_gradients.plan_for(model).shared == expected()
+    count = len(model.trainable_variables)
+    head.trainable = True
+    model.bottom[0].trainable = False  # as many trainable variables, other positions
+    assert len(model.trainable_variables) == count
+    assert task_gradients.plan_for(model).shared == expected()
+    assert len(expected()) == n_shared - 2  # the frozen kernel and bias are not updated

@@ -5,7 +5,8 @@ they are checked on random gradients against what the papers say they compute: P
 direct NumPy transcription of its algorithm, MGDA against a brute-force search of the simplex,
 CAGrad against SciPy's SLSQP (what the paper's code uses). The loss-level strategies are checked
 on hand-computed numbers (DWA) and by what they learn on problems whose answer is known
-(uncertainty weighting: 1/σ²; GradNorm: equal weighted gradient norms for α = 0).
+(uncertainty weighting: 1/σ²; GradNorm: equal weighted gradient norms for α = 0, and
+norm ratios that move toward r_t^α for α = 1.5).
 """
 
 import mtl_kit  # noqa: F401  (selects the backend before keras)
@@ -545,3 +546,46 @@ def test_gradnorm_equalises_the_weighted_gradient_norms():
     assert weights[0, -1] > 1.5                           # the small-gradient task: up-weighted
     final = numpy(model.weighting.task_weights())
     assert final.sum() == pytest.approx(2.0, rel=1e-6) and (final > 0).all()
+
+
+def test_gradnorm_moves_the_norm_ratios_toward_their_targets():
+    """α = 1.5, three tasks that trained at different rates: descending L_grad moves the
+    ratios G_t / Ḡ toward r_t^α (the slow task's gradient up, the fast one's down), as far
+    as Σ_t G_t / Ḡ = T allows: Σ_t |G_t/Ḡ − r_t^α| >= |Σ_t r_t^α − T|, reached to rounding."""
+    strategy = GradNorm(["a", "b", "c"], alpha=1.5)
+    strategy.initial_losses.assign([1.0, 2.0, 0.5])
+    strategy.started.assign(1.0)
+    losses = np.array([0.9, 1.0, 0.1], dtype="float32")  # L̃ = (0.9, 0.5, 0.2)
+    raw = np.array([1.0, 4.0, 0.5])                        # ‖∇_W L_t‖
+    gradients = TaskGradients(gram=np.eye(3, dtype="float32"), losses=losses, step=0,
+                              last_layer_gram=np.diag(raw ** 2).astype("float32"))
+    progress = losses / np.array([1.0, 2.0, 0.5])
+    target = (progress / progress.mean()) ** 1.5          # r_t^α
+    bound = abs(target.sum() - 3)
+
+    def distance():
+        norms = numpy(strategy.task_weights()) * raw
+        return np.abs(norms / norms.mean() - target).sum(), norms / norms.mean()
+
+    start, start_ratios = distance()
+    assert start > 2.5 and np.argmax(start_ratios) == 1   # task b's gradient dominates
+    found = []
+    for _ in range(120):
+        step = gradient_of(lambda: strategy.weighting_loss(gradients), strategy.logits)
+        strategy.logits.assign(numpy(strategy.logits.value) - 0.05 * step)
+        found.append(distance())
+    distances = np.array([d for d, _ in found])
+    assert distances[40:].max() < 0.2 * start, distances[40:].max()
+    assert distances.min() == pytest.approx(bound, abs=1e-3)
+    # the ratios end in the targets' order: a (slowest) > b > c (fastest)
+    assert list(np.argsort(-found[-1][1])) == list(np.argsort(-target)) == [0, 1, 2]
+
+
+def test_every_strategy_is_built_at_construction():
+    """Each strategy makes its variables in __init__ (PCGrad and MGDA have none), so it is
+    built at once: an unbuilt layer makes Keras' fit draw a batch to build the model first,
+    which uses up a shuffle (``tests/test_epoch_loop.py`` checks the runs then agree)."""
+    from mtl_kit.weighting import STRATEGIES, make_weighting
+
+    for name in STRATEGIES:
+        assert make_weighting(name, ["a", "b"]).built, name

@@ -19,7 +19,7 @@ strategy (name)           what it does                                          
 ========================  ====================================================  ===============
 
 Loss-level strategies cost nothing extra; gradient-level ones take one backward pass per task
-(``mtl_kit.task_gradients``) and run on JAX and TensorFlow.
+(``mtl_kit.task_gradients``) and run on JAX, TensorFlow and PyTorch.
 """
 
 from __future__ import annotations

@@ -82,6 +82,10 @@ class Weighting(keras.layers.Layer):
         if len(set(task_names)) != len(task_names):
             raise ValueError(f"task_names must be distinct, got {task_names}")
         self.task_names = tuple(task_names)
+        # A strategy creates its variables here, in __init__ (none for PCGrad and MGDA): it is
+        # built now. An unbuilt layer makes Keras' fit trace the model on a batch it draws from
+        # the data first, which uses up a shuffle (the run then differs from the fast loop's).
+        self.built = True
 
     @property
     def n_tasks(self) -> int:
