@@ -622,8 +622,9 @@ def feature_sharing_logic(data: Any, *, seeds: Any = DEFAULT_SEEDS,
 # --------------------------------------------------------------------------------------------
 # The relatedness explorer (lesson 6): task_correlation → single-task vs hard vs MMoE
 # --------------------------------------------------------------------------------------------
-#: The task_correlation values the relatedness slider offers.
-RELATEDNESS_VALUES: tuple[float, ...] = (-1.0, -0.5, 0.0, 0.5, 1.0)
+#: The task_correlation values the relatedness slider offers: lesson 6's sweep (−1, 0, the
+#: course's 0.6, 1), whose single-task baselines are then on disk already, and −0.5.
+RELATEDNESS_VALUES: tuple[float, ...] = (-1.0, -0.5, 0.0, 0.6, 1.0)
 #: The sharing models the relatedness explorer compares with single-task, and their builders'
 #: settings (the lessons' sizes).
 RELATEDNESS_MODELS: dict[str, tuple[str, dict[str, Any]]] = {
@@ -698,7 +699,11 @@ class RelatednessLogic:
                                  f"the explorer's tasks are {self.task_names}")
         self._data: dict[float, Any] = {}
         for p, given in dict(data or {}).items():
-            self._data[check_number("data key p", p, -1.0, 1.0)] = check_data(given)
+            key = check_number("data key p", p, -1.0, 1.0)
+            if not any(math.isclose(key, v, abs_tol=1e-9) for v in self.values):
+                raise ValueError(f"data keys must be among the slider's values "
+                                 f"{list(self.values)}, got {p!r}")
+            self._data[key] = check_data(given)
         self.runs: dict[float, RelatednessRun] = {}
 
     def check_p(self, p: Any) -> float:
@@ -791,6 +796,7 @@ def relatedness_logic(tasks: Sequence[str] = ("click", "purchase"), *,
                       epochs: Any = DEFAULT_EPOCHS, batch_size: Any = DEFAULT_BATCH_SIZE,
                       models: Mapping[str, Any] | None = None,
                       data: Mapping[float, Any] | None = None) -> RelatednessLogic:
+    """A :class:`RelatednessLogic` (its arguments): the relatedness explorer without widgets."""
     return RelatednessLogic(tasks, seeds=seeds, values=values, epochs=epochs,
                             batch_size=batch_size, models=models, data=data)
 

@@ -17,7 +17,7 @@ def test_displaying_the_explorer_trains_nothing():
     explorer = relatedness_explorer(seeds=3)
     assert isinstance(explorer, RelatednessExplorer)
     assert explorer.logic.values == RELATEDNESS_VALUES
-    assert explorer.slider.value == 0.5 and not explorer.logic.runs
+    assert explorer.slider.value == 0.6 and not explorer.logic.runs  # the course's p
     assert explorer.table is None and explorer.logic.models == {}
     assert "Train" in explorer.status.value
 
@@ -36,6 +36,7 @@ def test_a_p_off_the_slider_is_reported_not_trained():
     ({"seeds": 0}, "seeds must be"),
     ({"epochs": 0}, "epochs must be"),
     ({"models": {"PLE": object()}}, "models keys must be"),
+    ({"data": {0.3: object()}}, "data keys must be among the slider's values"),
 ])
 def test_bad_settings_are_refused(kwargs, error):
     with pytest.raises((TypeError, ValueError), match=error):

@@ -8,9 +8,9 @@ and an experiment.
 * ``q3`` (``06.q3``) read a gain's interval: is it negative transfer? With a reason that names
   the idea;
 * ``q4`` (``06.q4``) why OMoE suffers when tasks drift apart and MMoE does not, with a reason;
-* ``q5`` (``06.q5``) an experiment the lesson left out: does dwell help purchase? Compare
-  purchase + dwell (dwell standardised) with single-task over 5 seeds on validation and read
-  purchase's verdict off its interval.
+* ``q5`` (``06.q5``) an experiment the lesson left out: all four tasks in one model (dwell
+  standardised), compared with single-task over 5 seeds on validation; purchase's verdict read
+  off its interval.
 
 Only ``q5`` trains anything, and it is the learner's own ``compare`` (its checker trains
 nothing: it checks the run is the asked-for experiment and reads the verdict from its interval).
@@ -223,19 +223,23 @@ q4 = ChoiceQuestion(
            "When the tasks need different experts, which model can give them different ones?"],
 )
 
-# -- q5: an experiment: does dwell help purchase? ----------------------------------------------
+# -- q5: an experiment: all four tasks in one model ------------------------------------------
 
 Q5_SEEDS = 5
 #: The name the experiment's model must have in ``compare``.
-Q5_MODEL = "purchase + dwell"
+Q5_MODEL = "all four"
+#: The tasks the model must learn together.
+Q5_TASKS = ("click", "purchase", "intent", "dwell")
 
 _WRONG_SETUP = (f"compare one model named {Q5_MODEL!r} with the single-task baselines: "
                 f"compare({{{Q5_MODEL!r}: builder}}, data, seeds={Q5_SEEDS}, split='val')")
+_WRONG_TASKS = (f"train all four tasks together: data = standardised_log(course_data("
+                f"{Q5_TASKS}), 'dwell') and a hard-sharing model on all of them")
 _WRONG_SIGN = (f"check the sign: the difference is {Q5_MODEL} minus single-task, and a higher "
                f"AUC is better")
 _NOT_STANDARDISED = ("standardise dwell first, as the lesson does: data = standardised_log("
-                     "course_data(('purchase', 'dwell')), 'dwell'); in seconds, dwell's squared "
-                     "error would swamp purchase's loss")
+                     "course_data(...), 'dwell'); in seconds, dwell's squared error would "
+                     "swamp the other tasks' losses")
 
 
 def _check_experiment(result: Any, verdict: Any) -> str | None:
@@ -247,8 +251,9 @@ def _check_experiment(result: Any, verdict: Any) -> str | None:
     if Q5_MODEL not in result.models or result.reference != SINGLE_TASK \
             or len(result.models) != 2:
         return _WRONG_SETUP
-    if not {"purchase", "dwell"} <= {t.name for t in result.tasks}:
-        return "use data with the tasks purchase and dwell: course_data(('purchase', 'dwell'))"
+    predicted = result.runs[Q5_MODEL][0].predictions[result.split]
+    if {t.name for t in result.tasks} != set(Q5_TASKS) or set(predicted) != set(Q5_TASKS):
+        return _WRONG_TASKS
     dwell = np.asarray(result.y_true["dwell"], dtype=float)
     if abs(np.nanmean(dwell)) > 0.5 or not 0.5 < np.nanstd(dwell) < 2.0:
         return _NOT_STANDARDISED
@@ -257,59 +262,70 @@ def _check_experiment(result: Any, verdict: Any) -> str | None:
 
 
 def _fake_result(split: str = "val", seeds: int = Q5_SEEDS, purchase_shift: float = 0.0,
-                 name: str = Q5_MODEL, dwell_scale: float = 1.0):
+                 name: str = Q5_MODEL, dwell_scale: float = 1.0,
+                 tasks: tuple[str, ...] = Q5_TASKS):
     """A small synthetic Comparison shaped like the experiment's (for tests; trains nothing):
-    purchase scores from a shared signal plus each model's noise (the model's shifted up by
-    ``purchase_shift`` on the buyers), dwell labels N(0, dwell_scale²)."""
+    click and purchase scores from a shared signal plus each model's noise (the model's
+    purchase shifted up by ``purchase_shift`` on the buyers), intent uniform-ish
+    probabilities, dwell labels N(0, dwell_scale²); the model predicts ``tasks``."""
     from mtl_kit.experiments import SINGLE_TASK, Comparison, SeedRun
     from mtl_kit.tasks import as_tasks
 
     rng, y, users, signal = synthetic_scores(6)
     n = len(users)
-    labels = {"purchase": y["purchase"],
+    labels = {**y, "intent": rng.integers(0, 3, size=n).astype("int32"),
               "dwell": (dwell_scale * rng.normal(size=n)).astype("float32")}
+    labels = {t: labels[t] for t in tasks}
     model, reference = [], []
     for _ in range(seeds):
         runs = []
         for shift in (purchase_shift, 0.0):
-            runs.append({"purchase": signal["purchase"] + rng.normal(scale=0.3, size=n)
-                         + shift * y["purchase"],
-                         "dwell": labels["dwell"] + rng.normal(scale=0.5 * dwell_scale,
-                                                               size=n)})
+            logits = rng.normal(scale=0.3, size=(n, 3))
+            made = {"click": signal["click"] + rng.normal(scale=0.3, size=n),
+                    "purchase": signal["purchase"] + rng.normal(scale=0.3, size=n)
+                    + shift * y["purchase"],
+                    "intent": np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True),
+                    "dwell": labels.get("dwell", np.zeros(n)) + rng.normal(
+                        scale=0.5 * dwell_scale, size=n)}
+            runs.append({t: made[t] for t in tasks})
         model.append(SeedRun({}, 3, {split: runs[0]}))
         reference.append(SeedRun({}, 3, {split: runs[1]}))
-    return Comparison(split, tuple(range(seeds)), as_tasks(("purchase", "dwell")), labels,
-                      users, {SINGLE_TASK: reference, name: model}, SINGLE_TASK)
+    return Comparison(split, tuple(range(seeds)), as_tasks(tasks), labels, users,
+                      {SINGLE_TASK: reference, name: model}, SINGLE_TASK)
 
 
 q5 = ExperimentQuestion(
     "06.q5",
-    "Does dwell help purchase? Train hard sharing on purchase and dwell (dwell standardised on "
-    f"the log scale, as in the lesson), named {Q5_MODEL!r}, and compare it with the single-task "
-    f"baselines over {Q5_SEEDS} seeds on the validation split; read purchase's verdict off its "
-    "interval: 'better', 'worse' or 'no difference we can detect'.",
+    "The lesson trained purchase with one helper at a time; the affinity also scored the "
+    "grouping of all four tasks in one model. Train hard sharing on click, purchase, intent and "
+    f"dwell together (dwell standardised on the log scale, as in the lesson), named "
+    f"{Q5_MODEL!r}, and compare it with the single-task baselines over {Q5_SEEDS} seeds on the "
+    "validation split; read purchase's verdict off its interval: 'better', 'worse' or 'no "
+    "difference we can detect'. (Then read the other tasks' rows: who pays for the sharing?)",
     verdict_prompt="read purchase's row of result.paired()",
     checker=_check_experiment,
     correct_example=lambda: (_fake_result(), VERDICTS[2]),
     wrong=[
         *verdict_mistakes(_fake_result, {"purchase_shift": 2.0}, _WRONG_SIGN, Q5_SEEDS),
         WrongAnswer(lambda: (_fake_result(name="hard"), VERDICTS[2]), _WRONG_SETUP),
+        WrongAnswer(lambda: (_fake_result(tasks=("purchase", "dwell")), VERDICTS[2]),
+                    _WRONG_TASKS),
         WrongAnswer(lambda: (_fake_result(dwell_scale=10.0), VERDICTS[2]), _NOT_STANDARDISED),
     ],
-    hints=["data = standardised_log(course_data(('purchase', 'dwell')), 'dwell'); a builder is "
-           "lambda seed: build_hard_sharing(('purchase', 'dwell'), data.features, "
-           "shared=(64, 32), head=(16,), seed=seed).",
+    hints=[f"data = standardised_log(course_data({Q5_TASKS}), 'dwell'); a builder is "
+           f"lambda seed: build_hard_sharing({Q5_TASKS}, data.features, shared=(64, 32), "
+           "head=(16,), seed=seed).",
            f"result = compare({{{Q5_MODEL!r}: builder}}, data, seeds=5, split='val'); then "
            f"print(result.difference({Q5_MODEL!r}, 'purchase')): does its interval contain 0?"],
     solution=f"""
-    data = standardised_log(course_data(("purchase", "dwell")), "dwell")
+    data = standardised_log(course_data({Q5_TASKS}), "dwell")
     built = {{}}
 
 
     def builder(seed):
         if "model" not in built:  # build once, re-initialised for every seed
-            built["model"] = build_hard_sharing(("purchase", "dwell"), data.features,
-                                                shared=(64, 32), head=(16,), seed=seed)
+            built["model"] = build_hard_sharing(data.tasks, data.features, shared=(64, 32),
+                                                head=(16,), seed=seed)
         return built["model"]
 
 
