@@ -11,7 +11,10 @@ not just well ordered.
   rows per bin by default); per bin the mean prediction, the observed rate and a 95 % Wilson
   interval for it. Plotted against each other, that is a **reliability diagram**; a
   calibrated model's points lie on the diagonal.
-* :func:`expected_calibration_error`: ECE = Σ_b (n_b / n) · |mean p_b − observed rate_b|.
+* :func:`expected_calibration_error`: ECE = Σ_b (n_b / n) · |mean p_b − observed rate_b|;
+  :func:`ece_difference` its paired change over seeds.
+* :func:`predicted_to_observed`: Σ p / Σ y ("calibration in the large", 1 when calibrated on
+  average); :func:`predicted_to_observed_estimate` with its interval over users and seeds.
 * :class:`PlattScaling`: recalibration fitted on the **validation** split,
   p' = σ(a · logit(p) + b) (Platt, 1999), by Newton's method on the log loss. With a > 0 it is
   increasing, so it changes no AUC and no per-user ranking of that score, only the probabilities.
@@ -24,12 +27,14 @@ not just well ordered.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
+from mtl_kit.intervals import Estimate, seed_interval
 from mtl_kit.validation import check_choice, check_int, check_number
 
 STRATEGIES = ("quantile", "uniform")
@@ -123,6 +128,71 @@ def predicted_to_observed(y_true, y_pred) -> float:
     return float(p.sum() / y.sum())
 
 
+def predicted_to_observed_estimate(y_true, predictions: Sequence, users, *,
+                                   reference: Sequence | None = None,
+                                   confidence: float = 0.95) -> Estimate:
+    """Σ p / Σ y over seeds with its interval (users and seeds), or the paired difference
+    ``predictions − reference`` (seed k with seed k, on the same rows).
+
+    Ratio linearisation: with R = Σ_r p_r / Σ_r y_r, row r's influence is
+    ψ_r = (p_r − R · y_r) / Σ_r y_r; users are the clusters and the seeds add their own variance
+    (:func:`mtl_kit.intervals.seed_interval`).
+
+    Args:
+        y_true: 0/1 labels (NaN rows are left out).
+        predictions, reference: one array of probabilities per seed, for the rows of ``y_true``.
+        users: each row's user, the independent unit of the interval.
+    """
+    predictions = list(predictions)
+    if not predictions:
+        raise ValueError("predictions must hold one array per seed, got none")
+    if reference is not None and len(reference) != len(predictions):
+        raise ValueError(f"reference has {len(reference)} seeds, predictions {len(predictions)}")
+    labels = np.asarray(y_true, dtype="float64").reshape(-1)
+    users = np.asarray(users).reshape(-1)
+    if users.size != labels.size:
+        raise ValueError(f"users has {users.size} rows, y_true has {labels.size}")
+
+    def ratio_and_influence(y_pred) -> tuple[float, np.ndarray]:
+        y, p = _binary(labels, y_pred)  # checks, and drops unlabelled rows
+        if y.sum() == 0:
+            raise ValueError("y_true has no positive label: the ratio is undefined")
+        ratio = float(p.sum() / y.sum())
+        psi = np.zeros(labels.size)
+        psi[~np.isnan(labels)] = (p - ratio * y) / y.sum()
+        return ratio, psi
+
+    values, psis = [], []
+    for seed, y_pred in enumerate(predictions):
+        value, psi = ratio_and_influence(y_pred)
+        if reference is not None:
+            ref_value, ref_psi = ratio_and_influence(reference[seed])
+            value, psi = value - ref_value, psi - ref_psi
+        values.append(value)
+        psis.append(psi)
+    return seed_interval(values, np.stack(psis), users, confidence)
+
+
+def ece_difference(y_true, predictions: Sequence, reference: Sequence, bins: int = 10,
+                   confidence: float = 0.95) -> Estimate:
+    """The paired change of the ECE, ``ECE(predictions) − ECE(reference)`` seed by seed, with
+    a t-interval over the seeds: mean ± t_{K−1} · s / √K.
+
+    The rows are held fixed: the ECE has no simple per-row influence (its bins move with the
+    scores and it takes absolute values), so this interval covers the seeds' variation only,
+    not the sampling of the users; read it as the narrower of the two.
+    """
+    predictions, reference = list(predictions), list(reference)
+    if len(predictions) < 2 or len(predictions) != len(reference):
+        raise ValueError(f"predictions and reference must hold the same number of seeds, at "
+                         f"least 2, got {len(predictions)} and {len(reference)}")
+    changes = [expected_calibration_error(y_true, p, bins) -
+               expected_calibration_error(y_true, r, bins)
+               for p, r in zip(predictions, reference, strict=True)]
+    # with no per-row influence, seed_interval is the t-interval over the seeds
+    return seed_interval(changes, np.zeros((len(changes), 1)), np.zeros(1), confidence)
+
+
 @dataclass(frozen=True)
 class PlattScaling:
     """p' = σ(slope · logit(p) + shift), fitted by :meth:`fit` (use the validation split)."""
@@ -160,9 +230,11 @@ class PlattScaling:
 __all__ = [
     "STRATEGIES",
     "PlattScaling",
+    "ece_difference",
     "expected_calibration_error",
     "logit",
     "predicted_to_observed",
+    "predicted_to_observed_estimate",
     "reliability_table",
     "rescale_logits",
     "sigmoid",
