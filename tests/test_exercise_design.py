@@ -177,6 +177,22 @@ def test_correct_options_spread_over_the_positions():
         {q.id: "abcdefghij"[p] for q, p in zip(choices, positions, strict=True)})
 
 
+def test_the_longest_option_is_not_a_tell():
+    """Length must carry no signal: a test-wise learner picks the longest option (a right
+    answer tends to collect qualifications, a distractor written in haste stays short). At
+    most a third of all multiple-choice questions (one in four options would be chance) may
+    have their right option strictly longer, in characters, than every other option; ties
+    tell nothing. When this fails, make the distractors as specific as the right answer (a
+    real mechanism, wrong for a stated reason) and trim the right answer's explanations."""
+    choices = [q for name in MODULES for q in _questions(name) if isinstance(q, ChoiceQuestion)]
+    assert choices
+    tells = [q.id for q in choices
+             if all(len(q.options[q._answers[0]]) > len(text)
+                    for key, text in q.options.items() if key not in q._answers)]
+    assert len(tells) <= len(choices) / 3, (
+        f"the right option is the longest in {len(tells)} of {len(choices)} questions: {tells}")
+
+
 @pytest.mark.parametrize("name", MODULES)
 def test_every_reason_is_judged_by_the_idea_it_names(name):
     for q in _questions(name):

@@ -216,13 +216,14 @@ q4 = ChoiceQuestion(
     "01.q4",
     "The course splits train / validation / test by user, not by row. Why?",
     options={
-        "a": "a user's rows (and a session's rows) are not independent: a row split puts the "
-             "same users and sessions in train and test, so the test score rewards memorising "
-             "them instead of serving new customers",
-        "b": "so that every split has the same click rate, which a row split could not promise",
+        "a": "rows of one user or session are not independent: a row split puts them on both "
+             "sides, so the test rewards memorising them",
+        "b": "so that every split keeps the same click rate: a row split can bunch the rare "
+             "purchases into one split and bias its test AUC",
         "c": "splitting by user leaves more rows for training than a row split with the same "
-             "fractions",
-        "d": "a row split is impossible: impressions have no id of their own to split on",
+             "fractions, since no session is cut in two",
+        "d": "a row split is impossible: impressions have no id of their own, so the user id is "
+             "the only key the data offer to split on",
     },
     answer="a",
     why_not={

@@ -264,11 +264,14 @@ q4 = ChoiceQuestion(
     "The shop adds a fifth prediction to its guide: add-to-cart. With one model per task, what "
     "does that cost?",
     options={
-        "a": "only a new output unit: the four existing models absorb the new task",
-        "b": "a whole fifth model: its own copy of every input embedding, a fifth training run "
-             "per update and a fifth forward pass for every item the guide shows",
-        "c": "nothing extra to serve: the new model runs only when someone adds to cart",
-        "d": "the purchase model gets better for free, because add-to-cart labels are related",
+        "a": "only a new output unit on one of the four models: the purchase model's last layer "
+             "can absorb add-to-cart",
+        "b": "a whole fifth model: its own embeddings, its own training run and a fifth forward "
+             "pass for every item shown",
+        "c": "a fifth model to train, but nothing extra to serve: it runs only in the few "
+             "sessions where someone adds to cart",
+        "d": "the purchase model gets better for free: add-to-cart labels are related to "
+             "purchase, so its AUC rises",
     },
     answer="b",
     why_not={

@@ -273,12 +273,14 @@ q4 = ChoiceQuestion(
     "03.q4",
     "In which situation is hard parameter sharing the best first choice?",
     options={
-        "a": "click and add-to-cart in a new market: both depend on the same customers and "
-             "items, and add-to-cart has few labels",
-        "b": "a single task with millions of labels, trained on the biggest machine available",
+        "a": "click and add-to-cart in a new market: both depend on the same customers and items, "
+             "and add-to-cart has few labels",
+        "b": "a single click task with millions of labels: one shared bottom gives its head all "
+             "the data there is",
         "c": "predicting click and a warehouse's delivery delay from the same impressions: the "
              "two depend on very different features",
-        "d": "two tasks owned by two teams who each retrain their model on their own schedule",
+        "d": "two related tasks owned by two teams, each of which retrains its own model on its "
+             "own release schedule",
     },
     answer="a",
     why_not={

@@ -148,10 +148,13 @@ q3 = ChoiceQuestion(
     "stopping on validation) at β = 0, 0.01, 0.1, 1 and 10. What happens to the tower distance "
     "Σ d(θ_i, θ_j) of the trained towers as β grows?",
     options={
-        "a": "it grows: a larger β makes the loss larger, so the towers move further",
-        "b": "it stays the same: β only scales the penalty, not the task losses",
-        "c": "it shrinks towards 0: the towers behave more and more like one shared bottom",
-        "d": "it is exactly 0 for every β > 0",
+        "a": "it grows: a larger β makes the total loss larger, so the gradients push the towers "
+             "further apart",
+        "b": "it stays the same: β only scales the penalty, so the task losses alone decide where "
+             "each tower ends",
+        "c": "it shrinks towards 0: the pull between the towers wins, and they act more and more "
+             "like one shared bottom",
+        "d": "it is exactly 0 for every β > 0: any positive penalty puts the optimum at θ_i = θ_j",
     },
     answer="c",
     why_not={
@@ -183,11 +186,14 @@ q4 = ChoiceQuestion(
     "A shop adds a task, 'returns the item within 30 days', to click. Returns depend on "
     "sizing and quality, which hardly affect clicks. Which sharing is the best starting point?",
     options={
-        "a": "hard sharing: one shared bottom is always better, because it has the most data",
-        "b": "soft sharing with a very large β, to be safe",
-        "c": "soft sharing with β = 0, because the tasks are related",
-        "d": "soft sharing with β chosen on validation data: each task keeps its own tower and "
-             "borrows from the other only as much as helps",
+        "a": "hard sharing: one shared bottom sees both tasks' labels, so it has the most data "
+             "and is always the better start",
+        "b": "soft sharing with a very large β, so that the returns tower cannot drift away from "
+             "what click has learned",
+        "c": "soft sharing with β = 0: the towers start from the same weights, so the tasks still "
+             "share what they have in common",
+        "d": "soft sharing with β chosen on validation: each task keeps its own tower and borrows "
+             "only as much as helps",
     },
     answer="d",
     why_not={

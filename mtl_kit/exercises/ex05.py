@@ -279,14 +279,14 @@ q4 = ChoiceQuestion(
     "05.q4",
     "When would you pick MMoE over hard parameter sharing?",
     options={
-        "a": "when the tasks are only partly related or pull in different directions: each "
-             "task's gate can pick its own mix of experts instead of forcing every task through "
-             "the same features",
+        "a": "when the tasks are only partly related or conflict: each task's gate picks its own "
+             "mix of experts instead of one shared set of features",
         "b": "when the tasks are strongly related and one has scarce labels, like click and "
              "purchase: that is where MMoE clearly beat hard sharing in lesson 5",
-        "c": "when there is only one task, so that its gate can choose among several experts",
-        "d": "always: MMoE has more parameters and more freedom than one shared bottom, so it "
-             "is at least as good as hard sharing on every task",
+        "c": "when there is only one task: its gate can then choose among several experts for "
+             "each example, which a single shared bottom cannot",
+        "d": "always: MMoE has more parameters and more freedom than one shared bottom, so it is "
+             "at least as good on every task",
     },
     answer="a",
     why_not={

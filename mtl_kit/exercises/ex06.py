@@ -168,11 +168,14 @@ q3 = ChoiceQuestion(
     "On another shop, a sweep prints for click at task correlation p = −0.5: hard sharing − "
     "single-task AUC −0.006 [−0.013, +0.002] over 5 seeds (validation). What can you say?",
     options={
-        "a": "negative transfer: sharing makes click worse at p = −0.5, since the gain is below 0",
-        "b": "no difference we can detect: the data are compatible with no harm and with a small "
-             "one, so this is a warning to look closer, not a finding",
-        "c": "sharing helps click, since the interval reaches above 0",
-        "d": "nothing at all: five seeds are never enough to say anything about a task",
+        "a": "negative transfer: sharing makes click worse at p = −0.5, since the mean gain of "
+             "−0.006 lies below 0 over the five seeds",
+        "b": "no difference we can detect: the data fit no harm as well as a small one, so it is "
+             "a warning, not a finding",
+        "c": "sharing helps click, since the interval reaches above 0 and the mean is only just "
+             "below it",
+        "d": "nothing at all: five seeds are never enough to say anything about a task, whatever "
+             "the interval shows",
     },
     answer="b",
     why_not={
@@ -198,12 +201,14 @@ q4 = ChoiceQuestion(
     "In the lesson's capacity-limited synthetic experiment, OMoE got clearly worse as the two "
     "tasks drifted apart (p from 1 to 0) while MMoE hardly changed. Why?",
     options={
-        "a": "OMoE has fewer parameters than MMoE, and that is all there is to it",
-        "b": "MMoE trains for more epochs than OMoE",
-        "c": "OMoE's one gate gives both tasks the same mixture of experts, which cannot suit two "
-             "unrelated tasks; MMoE's gate per task lets each task route to the experts that "
-             "serve it",
-        "d": "the synthetic tasks are the same at p = 0, so nothing should change",
+        "a": "OMoE has fewer parameters than MMoE, so in a capacity-limited run it simply fits "
+             "both tasks less well",
+        "b": "MMoE trains for more epochs than OMoE, so by the end it has caught up with the "
+             "drifting tasks",
+        "c": "OMoE's one gate gives both tasks the same mix of experts; MMoE's gate per task lets "
+             "each route to its own",
+        "d": "the synthetic tasks become identical at p = 0, so nothing should change and the "
+             "drop is seed noise",
     },
     answer="c",
     why_not={

@@ -295,12 +295,14 @@ q4 = ChoiceQuestion(
     "its AUC is exactly the same as before, but its probabilities are now over-confident (pushed "
     "towards 0 and 1, in the same order). What happens to the ranking by pCTR × pCVR?",
     options={
-        "a": "it can change, and is likely worse: AUC only sees the order of pCVR, while the "
-             "product also uses its values; check pCVR's reliability diagram and recalibrate "
-             "it on validation",
-        "b": "it changes only if pCTR's AUC changes as well",
-        "c": "nothing: pCVR's AUC is unchanged, so every ranking that uses it is unchanged",
-        "d": "it changes, but always for the better: more confident predictions rank better",
+        "a": "it can change, likely for the worse: AUC sees only pCVR's order, but the product "
+             "uses its values",
+        "b": "it changes only if pCTR's AUC changes as well: pCVR kept its order, so only pCTR "
+             "can reorder the products",
+        "c": "nothing: pCVR's AUC and its order are unchanged, so every ranking that uses pCVR "
+             "stays the same",
+        "d": "it changes, and for the better: sharper probabilities separate buyers from "
+             "non-buyers, so the products rank better",
     },
     answer="a",
     why_not={

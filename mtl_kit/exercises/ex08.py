@@ -209,7 +209,8 @@ q3 = ChoiceQuestion(
     "λ = 1, what do you expect?",
     options={
         "a": "the same as MGDA: dwell gets almost no weight, so click gains and dwell loses",
-        "b": "almost exactly what fixed λ = 1 does",
+        "b": "almost exactly what fixed λ = 1 does, on both click and dwell, within the seeds' "
+             "noise",
         "c": "clearly better than fixed λ = 1 on click, because CAGrad always lifts the task that "
              "gains least",
         "d": "nothing: c = 0 is not allowed, CAGrad needs a positive radius",
@@ -240,11 +241,11 @@ q4 = ChoiceQuestion(
     "‖g_a‖ ≈ 200 ‖g_b‖ on the shared layers and a cosine around −0.02, and task b is worse than "
     "its single-task model. What do you try first?",
     options={
-        "a": "MGDA, because it finds a step that lowers every task's loss",
+        "a": "MGDA, because it finds a step that lowers every task's loss, whatever the "
+             "gradients' sizes",
         "b": "multiply both λ by 100, so that the optimiser takes larger steps for both tasks",
-        "c": "DWA with a low temperature, so that the weights react strongly",
-        "d": "rescale: task a's target or loss, or λ_a / λ_b near 1/200, with the ratio tuned on "
-             "validation",
+        "c": "DWA with a low temperature, so that the weights react strongly to the lagging task b",
+        "d": "rescale: set λ_a / λ_b near 1/200 (or rescale task a's target), tuned on validation",
     },
     answer="d",
     why_not={

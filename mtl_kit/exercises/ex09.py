@@ -196,10 +196,12 @@ q3 = ChoiceQuestion(
     options={
         "a": "the unclicked impressions have no purchase label, so their loss is zero and the "
              "model is not penalised there",
-        "b": "its learning rate was too high for the rare purchase labels",
-        "c": "it learned from a sample selected by the click, which is correlated with buying, and "
-             "never saw how the unclicked population differs",
-        "d": "pCVR must be multiplied by pCTR before it means anything",
+        "b": "its learning rate was too high for the rare purchase labels, so every update "
+             "overshot towards the clicked rows' rate",
+        "c": "its training rows were selected by the click, which goes with buying; it never saw "
+             "how the unclicked ones differ",
+        "d": "its pCVR must be multiplied by pCTR before it means anything for an impression "
+             "nobody has clicked",
     },
     answer="c",
     why_not={
@@ -229,11 +231,14 @@ q4 = ChoiceQuestion(
     "After training, a row arrives with category 'garden', which the training frame never had. "
     "What does encoder.inputs give it, and what does the model then use?",
     options={
-        "a": "id 0, the out-of-vocabulary bucket: the model uses that row of the embedding "
-             "table, shared by every unseen value",
-        "b": "a ValueError naming the column, because 'garden' is not in the vocabulary",
-        "c": "a new id, one more than the largest; the embedding table grows by a row",
-        "d": "the id of the most frequent category, the best guess for an unknown one",
+        "a": "id 0, the out-of-vocabulary bucket: the model reads that embedding row, shared by "
+             "every unseen value",
+        "b": "a ValueError naming the column, because 'garden' is not in the vocabulary fitted on "
+             "the training frame",
+        "c": "a new id, one more than the largest; the embedding table grows by a row, "
+             "initialised at random",
+        "d": "the id of the most frequent category, so the model reads the embedding of its best "
+             "guess",
     },
     answer="a",
     why_not={

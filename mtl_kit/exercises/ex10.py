@@ -182,12 +182,12 @@ q4 = ChoiceQuestion(
     "Under DataParallel, fit pads a batch whose size does not divide by the number of devices "
     "with copies of its last row. Why does the padding change no gradient?",
     options={
-        "a": "the copies repeat a real row, so the average gradient over the batch stays the "
-             "same",
-        "b": "the copies' labels are set to missing (NaN), and each task's loss averages over "
-             "the labelled rows only",
-        "c": "Keras removes the padding rows before the training step runs",
-        "d": "the all-reduce divides by the number of devices, which cancels the extra rows",
+        "a": "the copies repeat a real row, so the average gradient over the batch stays the same",
+        "b": "the copies' labels are set to missing (NaN), and each task's loss skips rows "
+             "without a label",
+        "c": "Keras drops the padding rows again on each device, before the loss is computed",
+        "d": "the all-reduce divides the summed gradients by the number of devices, which cancels "
+             "the extra rows",
     },
     answer="b",
     why_not={
