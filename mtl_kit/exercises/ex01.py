@@ -31,6 +31,7 @@ from mtl_kit.exercises.experiment import (
     VERDICTS,
     WRONG_SPLIT,
     ExperimentQuestion,
+    sign_hint,
 )
 
 __all__ = ["Q6_GROUPS", "Q6_MODEL", "Q6_REFERENCE", "q1", "q2", "q3", "q4", "q5", "q6",
@@ -337,8 +338,7 @@ _Q6_SETUP = (f"wrap the two scorers with comparison_of({{{Q6_REFERENCE!r}: [chan
              f"split='val', reference={Q6_REFERENCE!r})")
 _Q6_ONE_RUN = ("a rate per group has no seed: give each scorer exactly one array of scores, "
                f"[scores]; {_Q6_SETUP}")
-_Q6_WRONG_SIGN = (f"check the sign: the difference is {Q6_MODEL} minus {Q6_REFERENCE}, and a "
-                  f"higher AUC is better")
+_Q6_WRONG_SIGN = sign_hint(Q6_MODEL, Q6_REFERENCE)
 _Q6_LEAK = ("you took the rates from the validation rows you then score: that is leakage "
             "(each row's own label is in its rate). Compute the rates on data.train and map "
             "them onto the validation rows")

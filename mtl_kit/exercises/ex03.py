@@ -32,6 +32,7 @@ from mtl_kit.exercises.experiment import (
     ExperimentQuestion,
     check_comparison,
     judge_verdict,
+    sign_hint,
     synthetic_scores,
     verdict_mistakes,
 )
@@ -317,8 +318,7 @@ Q5_SEEDS = 5
 _CLICK_ON = ("your model's click AUC is about single-task's: the click loss is still on. Set "
              "λ_click = 0 (and λ_purchase = 1) in your builder")
 
-_WRONG_SIGN = ("check the sign: the difference is your model minus single-task, and a higher AUC "
-               "is better")
+_WRONG_SIGN = sign_hint("your model", "single-task")
 
 
 def _experiment_model(result: Any) -> str | None:

@@ -33,6 +33,7 @@ from mtl_kit.exercises.experiment import (
     ExperimentQuestion,
     check_comparison,
     judge_verdict,
+    sign_hint,
     verdict_mistakes,
 )
 
@@ -226,7 +227,7 @@ _WRONG_NAMES = (f"name the two models {SOFT!r} and {HARD!r}: compare({{{SOFT!r}:
                 "…}, unrelated, …)")
 _WRONG_SHOP = ("this is not the shop with unrelated drivers: pass "
                "course_data(('click', 'purchase'), task_correlation=0.0) to compare")
-_WRONG_SIGN = ("check the sign: the difference is soft minus hard, and a higher AUC is better")
+_WRONG_SIGN = sign_hint("soft", "hard")
 
 
 @functools.cache

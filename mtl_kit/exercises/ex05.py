@@ -33,6 +33,7 @@ from mtl_kit.exercises.experiment import (
     ExperimentQuestion,
     check_two_models,
     fake_comparison,
+    sign_hint,
     verdict_mistakes,
 )
 
@@ -322,8 +323,7 @@ Q5_MODEL, Q5_REFERENCE = "4 experts", "1 expert"
 _WRONG_SETUP = (f"compare exactly two models named {Q5_MODEL!r} and {Q5_REFERENCE!r}, with "
                 f"reference={Q5_REFERENCE!r}: compare({{{Q5_MODEL!r}: four, {Q5_REFERENCE!r}: "
                 f"one}}, data, seeds={Q5_SEEDS}, split='val', reference={Q5_REFERENCE!r})")
-_WRONG_SIGN = (f"check the sign: the difference is {Q5_MODEL} minus {Q5_REFERENCE}, and a higher "
-               f"AUC is better")
+_WRONG_SIGN = sign_hint(Q5_MODEL, Q5_REFERENCE)
 
 
 def _check_experiment(result: Any, verdict: Any) -> str | None:

@@ -29,6 +29,7 @@ from mtl_kit.exercises.experiment import (
     ExperimentQuestion,
     check_comparison,
     judge_verdict,
+    sign_hint,
     synthetic_scores,
     verdict_mistakes,
 )
@@ -240,8 +241,7 @@ _WRONG_SETUP = (f"compare one model named {Q5_MODEL!r} with the single-task base
                 f"compare({{{Q5_MODEL!r}: builder}}, data, seeds={Q5_SEEDS}, split='val')")
 _WRONG_TASKS = (f"train all four tasks together: data = standardised_log(course_data("
                 f"{Q5_TASKS}), 'dwell') and a hard-sharing model on all of them")
-_WRONG_SIGN = (f"check the sign: the difference is {Q5_MODEL} minus single-task, and a higher "
-               f"AUC is better")
+_WRONG_SIGN = sign_hint(Q5_MODEL, "single-task")
 _NOT_STANDARDISED = ("standardise dwell first, as the lesson does: data = standardised_log("
                      "course_data(...), 'dwell'); in seconds, dwell's squared error would "
                      "swamp the other tasks' losses")

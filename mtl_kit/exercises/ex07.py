@@ -30,6 +30,7 @@ from mtl_kit.exercises.experiment import (
     check_comparison,
     fake_comparison,
     judge_verdict,
+    sign_hint,
     verdict_mistakes,
 )
 
@@ -335,8 +336,7 @@ Q5_METRIC = "gauc"
 
 _WRONG_SETUP = (f"compare one model named {Q5_MODEL!r} with the single-task reference: "
                 f"compare({{{Q5_MODEL!r}: builder}}, data, seeds={Q5_SEEDS}, split='val')")
-_WRONG_SIGN = (f"check the sign: the difference is {Q5_MODEL} minus single-task, and a higher "
-               f"GAUC is better")
+_WRONG_SIGN = sign_hint(Q5_MODEL, "single-task", "GAUC")
 
 
 def _check_experiment(result: Any, verdict: Any) -> str | None:

@@ -26,6 +26,7 @@ from mtl_kit.exercises.experiment import (
     ExperimentQuestion,
     check_two_models,
     fake_comparison,
+    sign_hint,
     verdict_mistakes,
 )
 
@@ -268,8 +269,7 @@ _WRONG_SETUP = (f"compare exactly two models named {Q5_MODEL!r} and {Q5_REFERENC
                 f"reference={Q5_REFERENCE!r}: comparison_of({{{Q5_MODEL!r}: ..., "
                 f"{Q5_REFERENCE!r}: ...}}, y_val, users, encoder.tasks, split='val', "
                 f"reference={Q5_REFERENCE!r})")
-_WRONG_SIGN = (f"check the sign: the difference is {Q5_MODEL} minus {Q5_REFERENCE}, and a higher "
-               f"AUC is better")
+_WRONG_SIGN = sign_hint(Q5_MODEL, Q5_REFERENCE)
 
 
 def _check_experiment(result: Any, verdict: Any) -> str | None:

@@ -26,6 +26,7 @@ from mtl_kit.exercises.experiment import (
     ExperimentQuestion,
     check_two_models,
     fake_comparison,
+    sign_hint,
     verdict_mistakes,
 )
 
@@ -221,8 +222,7 @@ Q5_MODEL, Q5_REFERENCE = "2 levels", "1 level"
 _WRONG_SETUP = (f"compare exactly two models named {Q5_MODEL!r} and {Q5_REFERENCE!r}, with "
                 f"reference={Q5_REFERENCE!r}: compare({{{Q5_MODEL!r}: two, {Q5_REFERENCE!r}: "
                 f"one}}, data, seeds={Q5_SEEDS}, split='val', reference={Q5_REFERENCE!r})")
-_WRONG_SIGN = (f"check the sign: the difference is {Q5_MODEL} minus {Q5_REFERENCE}, and a higher "
-               f"AUC is better")
+_WRONG_SIGN = sign_hint(Q5_MODEL, Q5_REFERENCE)
 
 
 def _check_experiment(result: Any, verdict: Any) -> str | None:

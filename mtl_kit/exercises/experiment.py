@@ -125,6 +125,12 @@ def fake_comparison(seed: int, names: tuple[str, str], *, split: str = "val", se
                       {names[0]: model, names[1]: reference}, names[1])
 
 
+def sign_hint(model: str, reference: str, metric: str = "AUC") -> str:
+    """The feedback for a verdict read the wrong way round: which way the difference goes."""
+    return (f"check the sign: the difference is {model} minus {reference}, and a higher {metric} "
+            f"is better")
+
+
 def verdict_mistakes(fake: Callable[..., Any], shifted: Mapping[str, Any], wrong_sign: str,
                      n_seeds: int) -> list[WrongAnswer]:
     """The mistakes every experiment question tests, on synthetic comparisons ``fake(**kw)``
@@ -184,7 +190,10 @@ __all__ = [
     "VERDICTS",
     "ExperimentQuestion",
     "check_comparison",
+    "check_two_models",
+    "fake_comparison",
     "judge_verdict",
+    "sign_hint",
     "synthetic_scores",
     "verdict_mistakes",
     "wrong_seeds",
